@@ -1,0 +1,5 @@
+using AutogradKit;
+using TorchSharp;
+
+torch.manual_seed(0);
+Console.WriteLine(Autograd.IsGradEnabled);
