@@ -60,6 +60,10 @@ internal static class HookAbi
                 return g * 2;
             });
             id = doubling.Id;
+            if (HookTable.References(id) != 1)
+            {
+                return Mismatch($"after _register_hook libtorch holds {HookTable.References(id)} copies of the hook, expected 1 (std::function move/clone/destroy bookkeeping)");
+            }
             index = RegisterHookExtensions.Register(y, _ => null).Index;
             if (index != 1)
             {
@@ -73,6 +77,10 @@ internal static class HookAbi
             }
         }
         GC.KeepAlive(index);
+        if (StdFunctionHooks.TypeInfoRequests != 0)
+        {
+            return Mismatch("libtorch asked a hook for its type_info");
+        }
         if (HookTable.Contains(id))
         {
             return Mismatch("libtorch did not destroy its copies of a hook when the tensor and its graph were freed");

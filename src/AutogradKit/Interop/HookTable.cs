@@ -54,6 +54,15 @@ internal static class HookTable
         }
     }
 
+    /// <summary>How many <c>std::function</c> copies of hook <paramref name="id"/> exist (0 once it is gone).</summary>
+    public static int References(long id)
+    {
+        lock (Gate)
+        {
+            return Entries.TryGetValue(id, out Entry? entry) ? entry.References : 0;
+        }
+    }
+
     /// <summary>A <c>std::function</c> copy of hook <paramref name="id"/> was made.</summary>
     public static void AddReference(long id)
     {

@@ -41,6 +41,11 @@ internal static unsafe class StdFunctionHooks
 
     private static readonly Lazy<IntPtr> UndefinedImpl = new(ResolveUndefinedTensorImpl, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    private static int typeInfoRequests;
+
+    /// <summary>How often libtorch asked a hook for its <c>type_info</c> (<c>target_type()</c>), which it must never need.</summary>
+    public static int TypeInfoRequests => Volatile.Read(ref typeInfoRequests);
+
     /// <summary><c>&amp;c10::UndefinedTensorImpl::_singleton</c>: the TensorImpl* of every undefined tensor.</summary>
     public static IntPtr UndefinedTensorImpl => UndefinedImpl.Value;
 
@@ -78,6 +83,7 @@ internal static unsafe class StdFunctionHooks
                 case GetTypeInfo:
                     // No RTTI for a managed functor: target_type() would see null, and libtorch never asks.
                     *(IntPtr*)dest = IntPtr.Zero;
+                    Interlocked.Increment(ref typeInfoRequests);
                     break;
                 case GetFunctorPointer:
                     *(IntPtr*)dest = (IntPtr)source;

@@ -237,7 +237,8 @@ public class RegisterHookTests
         Tensor x = Leaf(device);
         using IDisposable h = x.RegisterHook(_ => throw new InvalidOperationException("boom"));
         var e = Assert.Throws<ExternalException>(() => (x * x).sum().backward());
-        Assert.That(HookErrors.IsHookFailure(e!.Message), Is.True, e.Message);
+        Assert.That(NativeErrors.FirstLine(e!.Message), Is.EqualTo(Case("wrong_size_error").GetProperty("libtorch_message").GetString()));
+        Assert.That(HookErrors.IsHookFailure(e.Message), Is.True, e.Message);
         HookErrors.DiscardPendingOfThisThread();
         Assert.That(x.grad, Is.Null);
     }
@@ -328,6 +329,32 @@ public class RegisterHookTests
         h.Dispose();
         (y * y).sum().backward();
         Assert.That(calls, Is.Zero);
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void RegisterHook_UndefinedGradient_HookNotCalled(string device)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor x = torch.tensor(new double[] { 1, 2 }, dtype: ScalarType.Float64, device: DeviceCases.Device(device)).requires_grad_();
+        Tensor[] parts = x.unbind();
+        int calls = 0;
+        using IDisposable h = parts[0].RegisterHook(g => { calls++; return g; });
+        (parts[1] * 3).backward();
+        Assert.That(calls, Is.EqualTo(Case("undefined_gradient").GetProperty("autogradkit_calls").GetInt32()));
+        Assert.That(Grad(x), Is.EqualTo(Expected("undefined_gradient", "grad")));
+    }
+
+    [Test]
+    public void Invoke_LibTorchNeverAsksForTheHooksTypeInfo()
+    {
+        using (var scope = torch.NewDisposeScope())
+        {
+            Tensor x = Leaf("cpu");
+            Tensor y = x * x;
+            using IDisposable h = y.RegisterHook(g => g * 2);
+            y.sum().backward();
+        }
+        Assert.That(StdFunctionHooks.TypeInfoRequests, Is.Zero);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -93,6 +93,16 @@ h.remove()
 gx.sum().backward()
 cases["create_graph"] = {"first": first, "first_requires_grad": first_requires_grad, "second": values(x.grad)}
 
+# An output of a multi-output node that the loss does not use has an undefined gradient. PyTorch calls the hook
+# with None; AutogradKit's hook is a Func<Tensor, Tensor?> that never receives null, so it is not called at all
+# (override below, on purpose): the leaf's gradient is the same either way.
+x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+a, b = x.unbind()
+calls = []
+a.register_hook(lambda g: calls.append(g is None))
+(b * 3).backward()
+cases["undefined_gradient"] = {"python_calls_with_none": sum(calls), "autogradkit_calls": 0, "grad": values(x.grad)}
+
 # The error texts.
 try:
     torch.ones(3).register_hook(lambda g: g)
