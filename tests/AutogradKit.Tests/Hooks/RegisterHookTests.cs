@@ -344,6 +344,33 @@ public class RegisterHookTests
         Assert.That(Grad(x), Is.EqualTo(Expected("undefined_gradient", "grad")));
     }
 
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void RegisterHook_ConcurrentPassesOnSeveralThreads_EachSeesItsOwnHooksAndErrors(string device)
+    {
+        double[] expected = Expected("leaf_replacement", "grad");
+        Parallel.For(0, 4, worker =>
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                using var scope = torch.NewDisposeScope();
+                Tensor x = Leaf(device);
+                if ((worker + i) % 3 == 0)
+                {
+                    var thrown = new HookFailedException($"worker {worker} pass {i}");
+                    using IDisposable failing = x.RegisterHook(_ => throw thrown);
+                    var e = Assert.Throws<HookFailedException>(() => HookErrors.Run(() => (x * x).sum().backward()));
+                    Assert.That(e, Is.SameAs(thrown));
+                }
+                else
+                {
+                    using IDisposable h = x.RegisterHook(g => g * 10);
+                    HookErrors.Run(() => (x * x).sum().backward());
+                    Assert.That(Grad(x), Is.EqualTo(expected));
+                }
+            }
+        });
+    }
+
     [Test]
     public void Invoke_LibTorchNeverAsksForTheHooksTypeInfo()
     {
