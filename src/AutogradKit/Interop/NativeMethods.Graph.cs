@@ -23,18 +23,6 @@ internal static partial class NativeMethods
     [LibraryImport("torch_cpu", EntryPoint = "_ZNK5torch8autograd4Node4nameB5cxx11Ev")]
     internal static partial void Node_name(IntPtr result, IntPtr node);
 
-    /// <summary>libstdc++'s <c>operator delete(void*)</c>, which frees a <c>std::string</c>'s heap buffer.</summary>
-    [LibraryImport("libstdc++.so.6", EntryPoint = "_ZdlPv")]
-    internal static partial void OperatorDelete(IntPtr pointer);
-
-    /// <summary>A new owning <c>at::Tensor*</c> (<c>new torch::Tensor(*tensor)</c>) to the same TensorImpl.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_alias")]
-    internal static partial IntPtr THSTensor_alias(IntPtr tensor);
-
-    /// <summary>TorchSharp's pending native error text, or null.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTorch_get_and_reset_last_err")]
-    internal static partial IntPtr THSTorch_get_and_reset_last_err();
-
     /// <summary>The mangled name of <c>_Sp_counted_ptr_inplace&lt;AccumulateGrad, …&gt;::_M_dispose</c>, to check the vtable slots.</summary>
     internal const string AccumulateGradInplaceDispose =
         "_ZNSt23_Sp_counted_ptr_inplaceIN5torch8autograd14AccumulateGradESaIS2_ELN9__gnu_cxx12_Lock_policyE2EE10_M_disposeEv";
