@@ -303,6 +303,24 @@ public class AutogradGradModeTests
     }
 
     [Test]
+    public void NoGrad_AllocatesOnlyTheScope()
+    {
+        for (int i = 0; i < 10; i++)
+        {
+            Autograd.NoGrad().Dispose();
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            using (Autograd.NoGrad())
+            {
+            }
+        }
+        long perScope = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+        Assert.That(perScope, Is.LessThanOrEqualTo(72), "one small scope object per NoGrad(), nothing else");
+    }
+
+    [Test]
     public void Scopes_OpenAndCloseWithoutLeavingState()
     {
         for (int i = 0; i < 100; i++)

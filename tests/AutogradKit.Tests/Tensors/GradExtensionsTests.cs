@@ -24,6 +24,23 @@ public class GradExtensionsTests
         Assert.That(FoundationData.Values(after), Is.EqualTo(new[] { 0.0, 0.0, 0.0 }));
     }
 
+    [Test]
+    public void ZeroGrad_CreatesNoManagedObjects()
+    {
+        using var x = torch.ones(3).RequiresGrad();
+        using (var l = x.sum())
+        {
+            l.Backward();
+        }
+        x.ZeroGrad();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            x.ZeroGrad();
+        }
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "no wrapper per call, unlike w.grad.zero_()");
+    }
+
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void ZeroGrad_WithoutGradient_DoesNothing(string device)
     {
