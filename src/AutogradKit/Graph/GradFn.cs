@@ -108,9 +108,7 @@ public sealed class GradFn : IEquatable<GradFn>
             GC.KeepAlive(_node);
             if (handle == IntPtr.Zero)
             {
-                IntPtr error = NativeMethods.THSTorch_get_and_reset_last_err();
-                string text = error == IntPtr.Zero ? "THSTensor_alias returned no tensor." : System.Runtime.InteropServices.Marshal.PtrToStringUTF8(error)!;
-                throw NativeErrors.FromNativeText(text);
+                throw NativeErrors.FromNativeText(NativeMethods.TakeNativeError() ?? "THSTensor_alias returned no tensor.");
             }
             return Tensor.UnsafeCreateTensor(handle);
         }

@@ -29,4 +29,32 @@ internal static partial class NativeMethods
     /// </summary>
     [LibraryImport("libstdc++.so.6", EntryPoint = "_ZdlPv")]
     internal static partial void OperatorDelete(IntPtr block);
+
+    /// <summary>
+    /// Takes this thread's pending bridge error text, if any, and frees it: the bridge <c>strdup()</c>s the text and
+    /// hands it over, and TorchSharp itself never frees it.
+    /// </summary>
+    internal static string? TakeNativeError()
+    {
+        IntPtr error = THSTorch_get_and_reset_last_err();
+        if (error == IntPtr.Zero)
+        {
+            return null;
+        }
+        string text = Marshal.PtrToStringUTF8(error) ?? string.Empty;
+        unsafe
+        {
+            NativeMemory.Free((void*)error);
+        }
+        return text;
+    }
+
+    /// <summary>Throws the typed <see cref="AutogradException"/> for this thread's pending bridge error, if any.</summary>
+    internal static void ThrowIfNativeError()
+    {
+        if (TakeNativeError() is { } text)
+        {
+            throw NativeErrors.FromNativeText(text);
+        }
+    }
 }

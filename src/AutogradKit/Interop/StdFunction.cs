@@ -135,7 +135,7 @@ internal static unsafe class StdFunctionHooks
         IntPtr handle = NativeMethods.THSTensor_alias(gradient);
         if (handle == IntPtr.Zero)
         {
-            throw NativeErrors.FromNativeText(TakeLastError() ?? "could not wrap the gradient passed to a hook");
+            throw NativeErrors.FromNativeText(NativeMethods.TakeNativeError() ?? "could not wrap the gradient passed to a hook");
         }
         // Detached: the hook may run on another thread than the one that opened the caller's scope, and the
         // wrapper is ours to dispose.
@@ -166,7 +166,7 @@ internal static unsafe class StdFunctionHooks
             IntPtr handle = NativeMethods.THSTensor_unsqueeze(gradient, 0);
             if (handle == IntPtr.Zero)
             {
-                TakeLastError();
+                NativeMethods.TakeNativeError();
                 return UndefinedImpl.Value; // HookErrors still reports the exception after the pass
             }
             return TakeImpl(handle);
@@ -182,17 +182,11 @@ internal static unsafe class StdFunctionHooks
     {
         if (tensorHandle == IntPtr.Zero)
         {
-            throw NativeErrors.FromNativeText(TakeLastError() ?? "could not take the tensor returned by a hook");
+            throw NativeErrors.FromNativeText(NativeMethods.TakeNativeError() ?? "could not take the tensor returned by a hook");
         }
         IntPtr impl = *(IntPtr*)tensorHandle;
         NativeMethods.OperatorDelete(tensorHandle);
         return impl;
-    }
-
-    private static string? TakeLastError()
-    {
-        IntPtr text = NativeMethods.THSTorch_get_and_reset_last_err();
-        return text == IntPtr.Zero ? null : Marshal.PtrToStringUTF8(text);
     }
 
     private static IntPtr ResolveUndefinedTensorImpl()

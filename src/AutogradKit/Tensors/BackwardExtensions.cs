@@ -47,14 +47,8 @@ public static class BackwardExtensions
             bool retain = retainGraph || createGraph;
             Tensor[] tensors = [t];
             Tensor[]? gradients = gradient is null ? null : [gradient];
-            try
-            {
-                torch.autograd.backward(tensors, gradients, retain, createGraph);
-            }
-            catch (ExternalException e)
-            {
-                throw NativeErrors.Translate(e);
-            }
+            // A hook's exception reaches the caller as itself; libtorch's errors as typed AutogradExceptions.
+            HookErrors.Run(() => torch.autograd.backward(tensors, gradients, retain, createGraph));
         }
     }
 

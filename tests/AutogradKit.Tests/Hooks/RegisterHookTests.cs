@@ -231,6 +231,19 @@ public class RegisterHookTests
     }
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void RegisterHook_HookThrows_BackwardRethrowsTheOriginalException(string device)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor x = Leaf(device);
+        Tensor y = x * x;
+        var thrown = new HookFailedException("boom");
+        using IDisposable h = x.RegisterHook(_ => throw thrown);
+        var e = Assert.Throws<HookFailedException>(() => y.sum().Backward());
+        Assert.That(e, Is.SameAs(thrown));
+        Assert.That(HookErrors.PendingCount, Is.Zero);
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void RegisterHook_HookThrows_LibTorchReportsAFailedPass(string device)
     {
         using var scope = torch.NewDisposeScope();
