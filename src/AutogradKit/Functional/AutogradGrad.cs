@@ -174,6 +174,7 @@ public static partial class Autograd
                 NativeMethods.THSTensor_set_grad(inputs[i], IntPtr.Zero);
             }
             NativeMethods.ThrowIfNativeError();
+            HookErrors.DiscardPendingOfThisThread();
             fixed (IntPtr* o = outputs)
             fixed (IntPtr* g = grads)
             fixed (IntPtr* x = inputs)
@@ -182,7 +183,13 @@ public static partial class Autograd
                 // reaches that tensor's .grad. It cannot be undone through any exported API.
                 NativeMethods.THSAutograd_backward(o, outputs.Length, g, grads.Length, retainGraph, createGraph, x, inputs.Length);
             }
-            NativeMethods.ThrowIfNativeError();
+            // A C# hook's exception reaches the caller as itself; libtorch's errors as typed AutogradExceptions.
+            if (NativeMethods.TakeNativeError() is { } error)
+            {
+                HookErrors.ThrowPendingIfAny(new System.Runtime.InteropServices.ExternalException(error));
+                throw NativeErrors.FromNativeText(error);
+            }
+            HookErrors.ThrowPendingIfAny();
             for (int i = 0; i < inputs.Length; i++)
             {
                 results[i] = NativeMethods.THSTensor_grad(inputs[i]);
@@ -206,7 +213,7 @@ public static partial class Autograd
                 }
             }
             // Restoring cannot fail for a defined tensor; clear rather than leak an error into a later call.
-            NativeMethods.THSTorch_get_and_reset_last_err();
+            NativeMethods.TakeNativeError();
         }
     }
 

@@ -244,6 +244,20 @@ public class RegisterHookTests
     }
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void RegisterHook_HookThrows_GradRethrowsTheOriginalExceptionAndRestoresGrad(string device)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor x = Leaf(device);
+        Tensor y = x * x;
+        var thrown = new HookFailedException("boom");
+        using IDisposable h = y.RegisterHook(_ => throw thrown);
+        var e = Assert.Throws<HookFailedException>(() => Autograd.Grad([y.sum()], [x]));
+        Assert.That(e, Is.SameAs(thrown));
+        Assert.That(HookErrors.PendingCount, Is.Zero);
+        Assert.That(x.grad, Is.Null, "Grad leaves .grad as it found it");
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void RegisterHook_HookThrows_LibTorchReportsAFailedPass(string device)
     {
         using var scope = torch.NewDisposeScope();
