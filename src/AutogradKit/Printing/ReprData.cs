@@ -128,7 +128,7 @@ internal sealed class ReprData
         {
             count *= size;
         }
-        long[]? offsets = ElementOffsets(dims, cpu.stride());
+        long[]? offsets = ElementOffsets(dims, StridesOf(cpu));
         byte* data = (byte*)NativeMethods.DataPointer(cpu);
         switch (dtype)
         {
@@ -192,6 +192,16 @@ internal sealed class ReprData
                 return new ReprData(ElementKind.Float, dims, splits) { Floats = values };
             }
         }
+    }
+
+    private static long[] StridesOf(Tensor t)
+    {
+        long[] strides = new long[t.Dimensions];
+        for (int d = 0; d < strides.Length; d++)
+        {
+            strides[d] = t.stride(d);
+        }
+        return strides;
     }
 
     private static long Offset(long[]? offsets, int i) => offsets is null ? i : offsets[i];

@@ -40,4 +40,37 @@ public class PythonNumberFormatTests
         Assert.That(PythonNumberFormat.Fixed(value, precision), Is.EqualTo(expectedFixed));
         Assert.That(PythonNumberFormat.Scientific(value, precision), Is.EqualTo(expectedScientific));
     }
+
+    /// <summary>
+    /// The fast exact-rounding paths against .NET's exact formatting (itself checked against Python above) on values
+    /// built to sit on or next to rounding ties: dyadic fractions, their neighbours, and random magnitudes.
+    /// </summary>
+    [Test]
+    public void FastPaths_AgreeWithExactFormatting_OnTiesAndRandomValues()
+    {
+        var random = new Random(20240611);
+        Span<char> fast = new char[PythonNumberFormat.MaxLength(30)];
+        Span<char> exact = new char[PythonNumberFormat.MaxLength(30)];
+        var values = new List<double>();
+        for (int i = 0; i < 20000; i++)
+        {
+            double dyadic = random.Next(-1_000_000, 1_000_000) / Math.Pow(2, random.Next(0, 30));
+            values.Add(dyadic);
+            values.Add(Math.BitIncrement(dyadic));
+            values.Add(Math.BitDecrement(dyadic));
+            values.Add((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-30, 30)));
+            values.Add((float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-8, 10))));
+            values.Add(Math.Round(random.NextDouble() * 1e6) / 1e4 + 0.00005);
+        }
+        foreach (double v in values)
+        {
+            int precision = random.Next(0, 13);
+            int f = PythonNumberFormat.WriteFixed(v, precision, fast);
+            int fe = PythonNumberFormat.WriteFixedExact(v, precision, exact);
+            Assert.That(fast[..f].ToString(), Is.EqualTo(exact[..fe].ToString()), $"fixed {v:R} precision {precision}");
+            int s = PythonNumberFormat.WriteScientific(v, precision, fast);
+            int se = PythonNumberFormat.WriteScientificExact(v, precision, exact);
+            Assert.That(fast[..s].ToString(), Is.EqualTo(exact[..se].ToString()), $"scientific {v:R} precision {precision}");
+        }
+    }
 }
