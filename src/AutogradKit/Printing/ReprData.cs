@@ -65,6 +65,16 @@ internal sealed class ReprData
             }
         }
 
+        long gathered = 1;
+        foreach (int size in dims)
+        {
+            gathered *= size;
+            if (gathered > Array.MaxLength)
+            {
+                throw new ArgumentException($"Repr cannot print {string.Join("x", shape)} elements without summarising; lower the threshold.", nameof(t));
+            }
+        }
+
         ScalarType dtype = t.dtype;
         bool onCpu = t.device.type == DeviceType.CPU;
         if (onCpu && keep.Count == 0 && !t.is_neg() && IsReadable(dtype))
