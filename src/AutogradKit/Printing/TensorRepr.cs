@@ -79,7 +79,8 @@ internal static class TensorRepr
         }
 
         AppendSuffixes(text, suffixes, Prefix.Length, options.LineWidth);
-        return text.ToString();
+        // nn.Parameter's own __repr__ puts a header line above the tensor's text.
+        return t is TorchSharp.Modules.Parameter ? "Parameter containing:\n" + text : text.ToString();
     }
 
     /// <summary>The sizes, one native call each: TorchSharp's <c>shape</c> marshals through a callback, ten times slower.</summary>

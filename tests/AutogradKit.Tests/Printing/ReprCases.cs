@@ -17,6 +17,7 @@ public sealed record ReprCase(
     string? View,
     string? GradFn,
     bool RequiresGrad,
+    bool? Parameter,
     ReprOptions Options,
     string Expected,
     string Body,
@@ -67,7 +68,7 @@ public static class ReprCases
     /// <summary>The text PyTorch prints for the case's tensor on <paramref name="device"/>: non-CPU devices add a first suffix.</summary>
     public static string ExpectedOn(ReprCase c, string device) => device == "cpu"
         ? c.Expected
-        : AddSuffixes(c.Body, [$"device='{device}'", .. c.Suffixes], c.Options.LineWidth);
+        : (c.Parameter is null ? "" : "Parameter containing:\n") + AddSuffixes(c.Body, [$"device='{device}'", .. c.Suffixes], c.Options.LineWidth);
 
     public static ScalarType DtypeOf(string name) => name switch
     {
@@ -179,6 +180,10 @@ public static class ReprCases
             "div_self" => t / t,
             _ => throw new ArgumentException($"Unknown grad_fn {c.GradFn}", nameof(c)),
         };
+        if (c.Parameter is { } parameterRequiresGrad)
+        {
+            t = new TorchSharp.Modules.Parameter(t, parameterRequiresGrad);
+        }
         return t.MoveToOuterDisposeScope();
     }
 
@@ -207,6 +212,7 @@ public static class ReprCases
                 e.GetProperty("view").GetString(),
                 e.GetProperty("grad_fn").GetString(),
                 e.GetProperty("requires_grad").GetBoolean(),
+                e.GetProperty("parameter").ValueKind == JsonValueKind.Null ? null : e.GetProperty("parameter").GetBoolean(),
                 options,
                 e.GetProperty("expected").GetString()!,
                 e.GetProperty("body").GetString()!,

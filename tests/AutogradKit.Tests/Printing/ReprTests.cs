@@ -32,7 +32,8 @@ public class ReprTests
         // The CUDA expectations are derived with this port of _add_suffixes; it must give PyTorch's CPU texts back.
         foreach (ReprCase c in ReprCases.All.Values)
         {
-            Assert.That(ReprCases.AddSuffixes(c.Body, c.Suffixes, c.Options.LineWidth), Is.EqualTo(c.Expected), c.Name);
+            string header = c.Parameter is null ? "" : "Parameter containing:\n";
+            Assert.That(header + ReprCases.AddSuffixes(c.Body, c.Suffixes, c.Options.LineWidth), Is.EqualTo(c.Expected), c.Name);
         }
     }
 

@@ -7,6 +7,7 @@ Each case: dtype, shape, how to build the values ("values": flattened row-major,
 or "arange": [start, step] meaning torch.arange(numel, dtype=float64) * step + start, then .to(dtype); or "randn":
 {"seed", "shapes", "pick"} meaning torch.manual_seed(seed) then torch.randn of each shape in turn, keeping number
 "pick"), an optional "view" applied after building, print options, requires_grad, an optional "grad_fn" operation,
+"parameter" (null, or the requires_grad of a torch.nn.Parameter wrapping the result),
 the expected repr, and what PyTorch's _add_suffixes received ("body", "suffixes") so a test can add the
 device='cuda:0' suffix exactly as PyTorch would on a CUDA tensor.
 
@@ -97,7 +98,7 @@ names = set()
 
 
 def add(name, dtype, shape, values=None, arange=None, randn=None, view=None, precision=4, threshold=1000,
-        edgeitems=3, linewidth=80, sci_mode=None, requires_grad=False, grad_fn=None):
+        edgeitems=3, linewidth=80, sci_mode=None, requires_grad=False, grad_fn=None, parameter=None):
     assert name not in names, name
     names.add(name)
     shape = list(shape)
@@ -114,7 +115,9 @@ def add(name, dtype, shape, values=None, arange=None, randn=None, view=None, pre
         t = t.detach().requires_grad_(True)
     if grad_fn:
         t = GRAD_FNS[grad_fn](t)
-    entry.update({"view": view, "grad_fn": grad_fn, "requires_grad": requires_grad,
+    if parameter is not None:
+        t = torch.nn.Parameter(t, requires_grad=parameter)
+    entry.update({"view": view, "grad_fn": grad_fn, "requires_grad": requires_grad, "parameter": parameter,
                   "options": {"precision": precision, "threshold": threshold, "edgeitems": edgeitems,
                               "linewidth": linewidth, "sci_mode": sci_mode}})
     torch.set_printoptions(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth,
@@ -342,6 +345,12 @@ add("requires_grad_float64", "float64", [2], [1.0, 2.0], requires_grad=True)
 add("requires_grad_float16", "float16", [2], [0.5, 1.0], requires_grad=True)
 add("requires_grad_bfloat16_2d", "bfloat16", [2, 3], [0.5, 1.0, 1.5, 2.0, 2.5, 3.0], requires_grad=True)
 add("requires_grad_nan", "float32", [2], [math.nan, 1.0], requires_grad=True)
+
+# nn.Parameter: its own __repr__ adds a header line.
+add("parameter_1d", "float32", [2], [1.5, 2.0], parameter=True)
+add("parameter_empty_float64", "float64", [0, 2], [], parameter=True)
+add("parameter_no_grad", "float32", [2], [1.0, 1.0], parameter=False)
+add("parameter_2d_int_valued", "float32", [2, 2], [1.0, 2.0, 3.0, 4.0], parameter=True)
 
 # 16. grad_fn (the names come from GradFn, enabled after integration).
 GRAD_INPUT = [0.5, -1.5, 2.0, 3.25]
