@@ -21,16 +21,16 @@ Tensor targets = inputs[TensorIndex.Colon, TensorIndex.Slice(0, 3)].argmax(1);
 var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 var optimizer = optim.SGD(model.parameters(), learningRate: 0.5);
 var lossFunction = nn.CrossEntropyLoss();
-for (int epoch = 1; epoch <= 50; epoch++)
+for (int epoch = 1; epoch <= 200; epoch++)
 {
     using var step = torch.NewDisposeScope();
     optimizer.zero_grad();
     Tensor loss = lossFunction.forward(model.forward(inputs), targets);
     loss.Backward();
     optimizer.step();
-    if (epoch % 10 == 0)
+    if (epoch % 40 == 0)
     {
-        Console.WriteLine($"epoch {epoch,2}: loss {loss.item<float>():F4}");
+        Console.WriteLine($"epoch {epoch,3}: loss {loss.item<float>():F4}");
     }
 }
 
@@ -38,7 +38,7 @@ Console.WriteLine();
 Console.WriteLine($"{"parameter",-16} {"requires_grad",-14} changed");
 foreach (var (name, parameter) in model.named_parameters())
 {
-    bool changed = !torch.equal(before[name], parameter.detach());
+    bool changed = !before[name].equal(parameter.detach()).all().item<bool>();
     Console.WriteLine($"{name,-16} {parameter.requires_grad,-14} {changed}");
 }
 

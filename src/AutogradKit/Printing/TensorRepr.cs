@@ -69,7 +69,7 @@ internal static class TensorRepr
             new Layout(text, data, formatter, options).Write(0, 0, Prefix.Length);
         }
 
-        if (GradFnNameForRepr.GradFnNameOf(t) is { } gradFn)
+        if (t.GradFn?.Name is { } gradFn)
         {
             suffixes.Add($"grad_fn=<{gradFn}>");
         }

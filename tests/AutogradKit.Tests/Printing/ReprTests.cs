@@ -17,7 +17,6 @@ public class ReprTests
     }
 
     [TestCaseSource(typeof(ReprCases), nameof(ReprCases.WithGradFn))]
-    [Ignore("needs GradFn")]
     public void Repr_WithGradFn_MatchesPyTorch(string device, string name)
     {
         ReprCase c = ReprCases.All[name];
