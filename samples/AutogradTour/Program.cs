@@ -8,6 +8,12 @@ using static TorchSharp.torch;
 
 Tour.Run(Console.Out, torch.CPU);
 
+// `dotnet run --project samples/AutogradTour -- --svg docs/tutorial-graph.svg` also draws In [1]'s graph.
+if (args is ["--svg", string svgPath])
+{
+    Tour.DrawGraph(svgPath);
+}
+
 /// <summary>The notebook's cells; the tests run them on every device and compare with PyTorch's output.</summary>
 public static class Tour
 {
@@ -63,5 +69,18 @@ public static class Tour
         inp.ZeroGrad();
         @out.Backward(torch.ones_like(inp), retainGraph: true);
         output.WriteLine($"\nCall after zeroing gradients\n{inp.grad!.Repr()}");
+    }
+
+    /// <summary>Draws the graph of In [1]'s loss with Graphviz, naming the parameters as torchviz would.</summary>
+    public static void DrawGraph(string svgPath)
+    {
+        torch.manual_seed(0);
+        using var scope = torch.NewDisposeScope();
+        Tensor x = torch.ones(5);
+        Tensor y = torch.zeros(3);
+        Tensor w = torch.randn(5, 3, requires_grad: true);
+        Tensor b = torch.randn(3, requires_grad: true);
+        Tensor loss = nn.functional.binary_cross_entropy_with_logits(torch.matmul(x, w) + b, y);
+        AutogradGraph.RenderSvg(loss, svgPath, new Dictionary<string, Tensor> { ["w"] = w, ["b"] = b });
     }
 }
