@@ -36,6 +36,11 @@ public static partial class Autograd
         /// input and ONE backward pass seeded with the identity, instead of m backward passes. Agrees with the
         /// loop otherwise. Not allowed with <paramref name="strict"/>, as in PyTorch.
         /// </param>
+        /// <example>
+        /// <code>
+        /// Tensor j = Autograd.Functional.Jacobian(x => x.pow(2), torch.tensor(new[] { 1.0, 2.0 }));   // [[2, 0], [0, 4]]
+        /// </code>
+        /// </example>
         public static Tensor Jacobian(Func<Tensor, Tensor> f, Tensor input, bool createGraph = false, bool strict = false, bool vectorize = false)
         {
             ArgumentNullException.ThrowIfNull(f);

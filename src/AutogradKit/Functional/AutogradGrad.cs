@@ -37,6 +37,14 @@ public static partial class Autograd
     /// way back), and hooks registered to run after a leaf's gradient is accumulated run.</para>
     /// <para>Thread-safety: safe to call from several threads on graphs that share no input tensor.</para>
     /// </remarks>
+    /// <example>
+    /// <code>
+    /// var x = torch.tensor(new[] { 1.0, 2.0 }).RequiresGrad();
+    /// var y = (x * x).sum();
+    /// Tensor?[] dx = Autograd.Grad([y], [x], createGraph: true);      // [2, 4], itself differentiable
+    /// Tensor?[] d2 = Autograd.Grad([dx[0]!.sum()], [x]);              // [2, 2]
+    /// </code>
+    /// </example>
     public static Tensor?[] Grad(
         IReadOnlyList<Tensor> outputs,
         IReadOnlyList<Tensor> inputs,

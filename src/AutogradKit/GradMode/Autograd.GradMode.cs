@@ -29,6 +29,14 @@ public static partial class Autograd
     /// </summary>
     /// <returns>A scope that restores this thread's previous grad mode when disposed, on this thread.</returns>
     /// <remarks>See <see cref="Autograd"/> for the threading rules.</remarks>
+    /// <example>
+    /// <code>
+    /// using (Autograd.NoGrad())
+    /// {
+    ///     w.sub_(0.1f * w.grad!);   // an update that must not be recorded
+    /// }
+    /// </code>
+    /// </example>
     public static IDisposable NoGrad() => GradModeScope.Open(AutogradScopeKind.NoGrad, false);
 
     /// <summary><c>with torch.enable_grad():</c> — turns grad mode on on this thread until the scope is disposed.</summary>

@@ -24,6 +24,12 @@ public static class AutogradGraph
     /// <param name="root">The tensor whose graph to draw.</param>
     /// <param name="names">Names for tensors (parameters), as torchviz's <c>params</c>.</param>
     /// <exception cref="ObjectDisposedException"><paramref name="root"/> was disposed.</exception>
+    /// <example>
+    /// <code>
+    /// var names = new Dictionary&lt;string, Tensor&gt; { ["w"] = w, ["b"] = b };
+    /// File.WriteAllText("loss.dot", AutogradGraph.ToDot(loss, names));   // then: dot -Tsvg loss.dot
+    /// </code>
+    /// </example>
     public static string ToDot(Tensor root, IReadOnlyDictionary<string, Tensor>? names = null)
     {
         ArgumentNullException.ThrowIfNull(root);

@@ -161,6 +161,14 @@ public static class GradFnExtensions
         /// that does not require grad. Each read returns a new <see cref="GradFn"/> equal to the previous ones.
         /// </summary>
         /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
+        /// <example>
+        /// <code>
+        /// var z = torch.matmul(x, w) + b;
+        /// Console.WriteLine(z.GradFn);                          // &lt;AddBackward0 object at 0x55d0c8a1f2b0&gt;
+        /// foreach (GradEdge edge in z.GradFn!.NextFunctions)
+        ///     Console.WriteLine(edge.Function?.Name ?? "None"); // SqueezeBackward4, AccumulateGrad
+        /// </code>
+        /// </example>
         public GradFn? GradFn => AutogradKit.GradFn.Of(t);
     }
 }

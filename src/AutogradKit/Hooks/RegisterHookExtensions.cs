@@ -30,6 +30,14 @@ public static class RegisterHookExtensions
         /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
         /// <exception cref="AutogradException">The tensor does not require grad.</exception>
         /// <exception cref="PlatformNotSupportedException">Not Linux x64 (the hook ABI is libstdc++'s).</exception>
+        /// <example>
+        /// <code>
+        /// using (IDisposable hook = x.RegisterHook(g => g * 2))   // doubles the gradient flowing into x
+        /// {
+        ///     (x * x).sum().Backward();                         // x.grad == 4 * x
+        /// }
+        /// </code>
+        /// </example>
         public IDisposable RegisterHook(Func<Tensor, Tensor?> hook)
         {
             ArgumentNullException.ThrowIfNull(t);

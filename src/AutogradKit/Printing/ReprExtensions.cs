@@ -19,6 +19,12 @@ public static class ReprExtensions
         /// <exception cref="ArgumentNullException"><paramref name="t"/> is null.</exception>
         /// <exception cref="ArgumentOutOfRangeException">An option is negative (precision, edge items), or zero edge items would have to summarise a tensor of two or more dimensions, which PyTorch cannot print either.</exception>
         /// <exception cref="NotSupportedException">The tensor's element type is not a real type (complex, quantized).</exception>
+        /// <example>
+        /// <code>
+        /// Console.WriteLine(torch.eye(2).Repr());                                // tensor([[1., 0.], [0., 1.]]) on two lines
+        /// Console.WriteLine(torch.tensor(1.0 / 3).Repr(new ReprOptions(Precision: 2)));   // tensor(0.33, dtype=torch.float64)
+        /// </code>
+        /// </example>
         public string Repr(ReprOptions? options = null)
         {
             ArgumentNullException.ThrowIfNull(t);

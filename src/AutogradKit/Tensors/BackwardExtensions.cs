@@ -32,6 +32,14 @@ public static class BackwardExtensions
         /// <exception cref="NoGradFnException"><c>t</c> does not require grad.</exception>
         /// <exception cref="GraphFreedException">An earlier backward through the same graph freed it.</exception>
         /// <exception cref="AutogradException">Any other error libtorch raises during backward.</exception>
+        /// <example>
+        /// <code>
+        /// var inp = torch.eye(5).RequiresGrad();
+        /// var output = (inp + 1).pow(2);
+        /// output.Backward(torch.ones_like(inp), retainGraph: true);   // inp.grad: 4 on the diagonal, 2 elsewhere
+        /// output.Backward(torch.ones_like(inp));                      // accumulates: 8 and 4
+        /// </code>
+        /// </example>
         public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
         {
             ArgumentNullException.ThrowIfNull(t);
