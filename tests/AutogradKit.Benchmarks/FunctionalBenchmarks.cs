@@ -1,0 +1,115 @@
+using BenchmarkDotNet.Attributes;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit.Benchmarks;
+
+/// <summary>
+/// (e) Jacobian and Hessian of the 64→64 two-layer tanh network (<see cref="Fixtures.TanhNetwork"/>).
+/// Raw baselines are what a TorchSharp user can write without aborting the process on a mistake:
+/// <c>torch.autograd.backward</c> with <c>inputs</c> (never <c>torch.autograd.grad</c>, which aborts on a
+/// libtorch error), one backward per output row, or one batched backward for the vectorized case.
+/// TorchSharp's own <c>torch.autograd.functional.jacobian</c> (built on <c>grad</c>) is measured too.
+/// </summary>
+public class FunctionalBenchmarks
+{
+    private Fixtures.TanhNetwork net = null!;
+
+    /// <summary>One thread; the network.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        Fixtures.OneThread();
+        net = new Fixtures.TanhNetwork();
+        using Tensor a = JacobianBackwardLoop_Raw();
+        using Tensor c = JacobianBatched_Raw();
+        if (!a.allclose(c, rtol: 1e-5, atol: 1e-6))
+        {
+            throw new InvalidOperationException("the raw Jacobians disagree");
+        }
+    }
+
+    /// <summary>Frees the network.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => net.Dispose();
+
+    /// <summary>64 backward passes with <c>retain_graph</c>, one a row, gradients read from <c>x.grad</c>.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("Jacobian")]
+    public Tensor JacobianBackwardLoop_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor y = net.F(x);
+        var rows = new Tensor[Fixtures.TanhNetwork.N];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            torch.autograd.backward([y], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
+            rows[i] = x.grad!;
+            x.grad = null;
+        }
+        return torch.stack(rows).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>TorchSharp's <c>torch.autograd.functional.jacobian</c>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Jacobian")]
+    public Tensor JacobianFunctional_TorchSharp()
+    {
+        using var scope = torch.NewDisposeScope();
+        return torch.autograd.functional.jacobian(net.F, net.X).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One backward for all rows: a batch of 64 copies of x, grad outputs = identity.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("JacobianVectorized")]
+    public Tensor JacobianBatched_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor xs = net.X.unsqueeze(0).expand(Fixtures.TanhNetwork.N, Fixtures.TanhNetwork.N).clone().requires_grad_(true);
+        Tensor ys = net.F(xs);
+        torch.autograd.backward([ys], [net.Eye], inputs: [xs]);
+        return xs.grad!.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Hessian of sum(f): one backward with <c>create_graph</c>, then 64 backward passes of the gradient.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("Hessian")]
+    public Tensor HessianBackwardLoop_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor s = net.FSum(x);
+        torch.autograd.backward([s], create_graph: true, inputs: [x]);
+        Tensor g = x.grad!;
+        x.grad = null;
+        var rows = new Tensor[Fixtures.TanhNetwork.N];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
+            rows[i] = x.grad!;
+            x.grad = null;
+        }
+        return torch.stack(rows).MoveToOuterDisposeScope();
+    }
+
+#if AK_GRAD
+    /// <summary><c>Autograd.Functional.Jacobian(f, x)</c>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Jacobian")]
+    public Tensor Jacobian_AutogradKit() => Autograd.Functional.Jacobian(net.F, net.X);
+
+    /// <summary><c>Autograd.Functional.Jacobian(f, x, vectorize: true)</c>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("JacobianVectorized")]
+    public Tensor JacobianVectorized_AutogradKit() => Autograd.Functional.Jacobian(net.F, net.X, vectorize: true);
+
+    /// <summary><c>Autograd.Functional.Hessian(sum∘f, x)</c>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Hessian")]
+    public Tensor Hessian_AutogradKit() => Autograd.Functional.Hessian(net.FSum, net.X);
+#endif
+}
