@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit;
+
+/// <summary>PyTorch's <c>t.backward(...)</c> on TorchSharp's <see cref="Tensor"/>.</summary>
+/// <remarks>
+/// Thread-safety: backward may run on any thread, but not concurrently with other work on the same graph
+/// or the same leaves' <c>.grad</c>, as in PyTorch.
+/// </remarks>
+public static class BackwardExtensions
+{
+    extension(Tensor t)
+    {
+        /// <summary>
+        /// <c>t.backward(gradient, retain_graph, create_graph)</c>: computes the gradient of <c>t</c> with respect to
+        /// the graph's leaves and accumulates it into their <c>.grad</c>.
+        /// </summary>
+        /// <param name="gradient">
+        /// The vector of the vector-Jacobian product, of <c>t</c>'s shape; null for a scalar <c>t</c> (ones).
+        /// </param>
+        /// <param name="retainGraph">
+        /// Keep the graph's saved tensors so that backward can run through it again. As in PyTorch, the graph is
+        /// also kept whenever <paramref name="createGraph"/> is true.
+        /// </param>
+        /// <param name="createGraph">Record a graph of the gradient computation itself, for higher-order derivatives.</param>
+        /// <exception cref="ArgumentNullException"><c>t</c> is null.</exception>
+        /// <exception cref="GradientShapeException"><paramref name="gradient"/>'s shape is not <c>t</c>'s (PyTorch's Python check).</exception>
+        /// <exception cref="NonScalarOutputException"><c>t</c> has more than one element and no gradient was given.</exception>
+        /// <exception cref="NoGradFnException"><c>t</c> does not require grad.</exception>
+        /// <exception cref="GraphFreedException">An earlier backward through the same graph freed it.</exception>
+        /// <exception cref="AutogradException">Any other error libtorch raises during backward.</exception>
+        public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
+        {
+            ArgumentNullException.ThrowIfNull(t);
+            LibTorchLoader.EnsureLoaded();
+            if (gradient is not null)
+            {
+                CheckGradient(t, gradient);
+            }
+            // torch.autograd.backward keeps the graph when asked to (Tensor.backward(create_graph: true) does not),
+            // and PyTorch's retain_graph defaults to create_graph.
+            bool retain = retainGraph || createGraph;
+            Tensor[] tensors = [t];
+            Tensor[]? gradients = gradient is null ? null : [gradient];
+            try
+            {
+                torch.autograd.backward(tensors, gradients, retain, createGraph);
+            }
+            catch (ExternalException e)
+            {
+                throw NativeErrors.Translate(e);
+            }
+        }
+    }
+
+    /// <summary>The checks PyTorch makes in Python (<c>torch.autograd._make_grads</c>) before calling the engine.</summary>
+    private static void CheckGradient(Tensor output, Tensor gradient)
+    {
+        long[] outputShape = output.shape;
+        long[] gradientShape = gradient.shape;
+        if (!outputShape.AsSpan().SequenceEqual(gradientShape))
+        {
+            throw new GradientShapeException(
+                $"Mismatch in shape: grad_output[0] has a shape of {PythonText.Size(gradientShape)} and output[0] has a shape of {PythonText.Size(outputShape)}.");
+        }
+        if (output.is_complex() != gradient.is_complex())
+        {
+            throw new AutogradException(
+                "For complex Tensors, both grad_output and output are required to have the same dtype. Mismatch in dtype: " +
+                $"grad_output[0] has a dtype of {PythonText.DType(gradient.dtype)} and output[0] has a dtype of {PythonText.DType(output.dtype)}.");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text;
+using static TorchSharp.torch;
+
+namespace AutogradKit;
+
+/// <summary>How Python prints the small values that appear in PyTorch's error texts.</summary>
+/// <remarks>Stateless; safe to use from any thread.</remarks>
+internal static class PythonText
+{
+    /// <summary><c>str(torch.Size(shape))</c>: <c>torch.Size([2, 3])</c>, <c>torch.Size([])</c> for a scalar.</summary>
+    internal static string Size(ReadOnlySpan<long> shape)
+    {
+        var text = new StringBuilder("torch.Size([");
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (i > 0)
+            {
+                text.Append(", ");
+            }
+            text.Append(shape[i]);
+        }
+        return text.Append("])").ToString();
+    }
+
+    /// <summary><c>str(dtype)</c>: <c>torch.float32</c>, <c>torch.complex64</c>, …</summary>
+    internal static string DType(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Byte => "torch.uint8",
+        ScalarType.Int8 => "torch.int8",
+        ScalarType.Int16 => "torch.int16",
+        ScalarType.Int32 => "torch.int32",
+        ScalarType.Int64 => "torch.int64",
+        ScalarType.Float16 => "torch.float16",
+        ScalarType.Float32 => "torch.float32",
+        ScalarType.Float64 => "torch.float64",
+        ScalarType.ComplexFloat32 => "torch.complex64",
+        ScalarType.ComplexFloat64 => "torch.complex128",
+        ScalarType.Bool => "torch.bool",
+        ScalarType.QInt8 => "torch.qint8",
+        ScalarType.QUInt8 => "torch.quint8",
+        ScalarType.QInt32 => "torch.qint32",
+        ScalarType.BFloat16 => "torch.bfloat16",
+        _ => "torch." + dtype.ToString().ToLowerInvariant(),
+    };
+}
