@@ -1,0 +1,278 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit;
+
+/// <summary>
+/// Where libtorch 2.10 keeps what <see cref="GradFn"/> reads inside a <c>torch::autograd::Node</c>, and the
+/// reads themselves. Nothing here is a public libtorch API: the layout is checked once, at first use, against a
+/// graph built for the purpose, and any mismatch fails with a <see cref="NotSupportedException"/> naming the
+/// libtorch version instead of reading memory that is not what we think it is.
+/// </summary>
+/// <remarks>Thread-safe: the check runs once (on a fresh thread, so no grad mode of the caller applies);
+/// the reads only touch nodes the caller holds a <see cref="SharedNodeRef"/> to.</remarks>
+internal static unsafe class NodeLayout
+{
+    /// <summary>Offset of <c>std::vector&lt;Edge&gt; next_edges_</c> ({begin, end, capacity}) in a Node.</summary>
+    internal const int NextEdgesOffset = 96;
+
+    /// <summary>sizeof(Edge): <c>shared_ptr&lt;Node&gt; function</c> (16 bytes), then <c>uint32_t input_nr</c>.</summary>
+    internal const int EdgeSize = 24;
+
+    /// <summary>Offset of <c>input_nr</c> in an Edge.</summary>
+    internal const int InputNrOffset = 16;
+
+    /// <summary>How far into an AccumulateGrad the first-use check looks for its <c>variable</c>.</summary>
+    private const int VariableSearchLimit = 1024;
+
+    private static readonly Lazy<Layout> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private sealed record Layout(int VariableOffset, Exception? Failure);
+
+    /// <summary>Offset of <c>at::Tensor variable</c> in an AccumulateGrad, as found by the first-use check.</summary>
+    internal static int AccumulateGradVariableOffset
+    {
+        get
+        {
+            Ensure();
+            return Verified.Value.VariableOffset;
+        }
+    }
+
+    /// <summary>Runs the first-use check (once) and throws its failure, if any.</summary>
+    internal static void Ensure()
+    {
+        if (Verified.Value.Failure is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>Our own reference to the node of <paramref name="tensor"/>'s <c>grad_fn</c>, or null for none.</summary>
+    internal static SharedNodeRef? GradFnOf(Tensor tensor)
+    {
+        IntPtr sharedPtr = NativeMethods.TensorBase_grad_fn(tensor.Handle);
+        return sharedPtr == IntPtr.Zero ? null : SharedNodeRef.FromSharedPtr(sharedPtr);
+    }
+
+    /// <summary>The C++ type name of a node, fully qualified: <c>torch::autograd::generated::AddBackward0</c>.</summary>
+    internal static string QualifiedName(IntPtr node)
+    {
+        // libstdc++'s std::string: {char* data, size_t length, char local_buffer[16]}.
+        byte* result = stackalloc byte[32];
+        new Span<byte>(result, 32).Clear();
+        NativeMethods.Node_name((IntPtr)result, node);
+        IntPtr data = *(IntPtr*)result;
+        long length = *(long*)(result + 8);
+        try
+        {
+            if (data == IntPtr.Zero || length < 0 || length > 1 << 16)
+            {
+                throw Mismatch($"Node::name() returned an unexpected std::string (length {length}).");
+            }
+            return Encoding.UTF8.GetString((byte*)data, (int)length);
+        }
+        finally
+        {
+            if (data != IntPtr.Zero && data != (IntPtr)(result + 16))
+            {
+                NativeMethods.OperatorDelete(data);
+            }
+        }
+    }
+
+    /// <summary>The Python-visible name: the C++ type name without its namespace (<c>AddBackward0</c>).</summary>
+    internal static string ShortName(string qualified)
+    {
+        int depth = 0;
+        int start = 0;
+        for (int i = 0; i < qualified.Length; i++)
+        {
+            char c = qualified[i];
+            if (c == '<' || c == '(')
+            {
+                depth++;
+            }
+            else if (c == '>' || c == ')')
+            {
+                depth--;
+            }
+            else if (depth == 0 && c == ':' && i + 1 < qualified.Length && qualified[i + 1] == ':')
+            {
+                start = i + 2;
+                i++;
+            }
+        }
+        return qualified[start..];
+    }
+
+    /// <summary>
+    /// The node's <c>next_edges_</c>: for each edge our own reference to its function (null for an edge to
+    /// nothing) and its <c>input_nr</c>.
+    /// </summary>
+    internal static (SharedNodeRef? Function, int InputNr)[] NextEdges(IntPtr node)
+    {
+        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + IntPtr.Size);
+        long bytes = (long)end - (long)begin;
+        var edges = new (SharedNodeRef?, int)[bytes / EdgeSize];
+        for (int i = 0; i < edges.Length; i++)
+        {
+            IntPtr edge = begin + i * EdgeSize;
+            edges[i] = (SharedNodeRef.FromSharedPtr(edge), (int)*(uint*)(edge + InputNrOffset));
+        }
+        return edges;
+    }
+
+    /// <summary>The address of an AccumulateGrad's <c>variable</c> member: an <c>at::Tensor*</c>.</summary>
+    internal static IntPtr VariableAddress(IntPtr accumulateGrad) => accumulateGrad + AccumulateGradVariableOffset;
+
+    /// <summary>The TensorImpl* an <c>at::Tensor*</c> points to (its only member).</summary>
+    internal static IntPtr TensorImpl(IntPtr atTensor) => *(IntPtr*)atTensor;
+
+    private static NotSupportedException Mismatch(string what) => new(
+        $"AutogradKit's GradFn reads libtorch's autograd graph through its C++ layout, verified for libtorch 2.10 " +
+        $"with libstdc++ on Linux x64; this libtorch ({torch.__version__}) does not match: {what}");
+
+    private static Layout VerifyOnFreshThread()
+    {
+        Layout? layout = null;
+        // Grad mode and inference mode are per thread: a fresh thread builds the check graph whatever the
+        // caller's scopes say.
+        var thread = new Thread(() => layout = VerifyOrFailure(), maxStackSize: 1 << 20) { IsBackground = true, Name = "AutogradKit layout check" };
+        thread.Start();
+        thread.Join();
+        return layout!;
+    }
+
+    private static Layout VerifyOrFailure()
+    {
+        try
+        {
+            LibTorchLoader.EnsureLoaded();
+            if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+            {
+                return new Layout(0, new NotSupportedException(
+                    $"GradFn reads libtorch's C++ autograd graph, which AutogradKit supports on Linux x64 only (this is {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}; libtorch {torch.__version__})."));
+            }
+            return new Layout(Verify(), null);
+        }
+        catch (NotSupportedException e)
+        {
+            return new Layout(0, e);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return new Layout(0, Mismatch($"a native entry point is missing ({e.Message})."));
+        }
+    }
+
+    private static void Check(bool condition, string what)
+    {
+        if (!condition)
+        {
+            throw Mismatch(what);
+        }
+    }
+
+    /// <summary>Checks every layout assumption on known graphs; returns the AccumulateGrad variable offset.</summary>
+    private static int Verify()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor a = torch.ones(2, requires_grad: true);
+        Tensor b = torch.ones(2, requires_grad: true);
+        Tensor sum = a + b;
+
+        Check(NativeMethods.TensorBase_grad_fn(a.Handle) is var leafPtr && leafPtr != IntPtr.Zero && *(IntPtr*)leafPtr == IntPtr.Zero,
+            "a leaf's grad_fn is not empty.");
+        IntPtr addShared = NativeMethods.TensorBase_grad_fn(sum.Handle);
+        Check(addShared != IntPtr.Zero, "grad_fn() returned no shared_ptr.");
+        IntPtr add = *(IntPtr*)addShared;
+        IntPtr addControl = *(IntPtr*)(addShared + 8);
+        Check(add != IntPtr.Zero && addControl != IntPtr.Zero && add % 8 == 0 && addControl % 8 == 0, "a + b has no aligned grad_fn node.");
+        Check(QualifiedName(add) == "torch::autograd::generated::AddBackward0", $"Node::name() of a + b is '{QualifiedName(add)}', not AddBackward0.");
+
+        // Use counts: ours goes up by one and back down, never to zero, so the release path runs harmlessly.
+        int before = SharedNodeRef.UseCount(addControl);
+        Check(before >= 1 && before < 1000, $"the control block's use count reads {before}.");
+        var own = SharedNodeRef.FromSharedPtr(addShared)!;
+        Check(SharedNodeRef.UseCount(addControl) == before + 1, "taking a reference did not raise the use count by one.");
+
+        (IntPtr first, IntPtr second) = EdgePair(add, "a + b");
+        var edges = NextEdges(add);
+        Check(edges.Length == 2 && edges[0].Function is not null && edges[1].Function is not null && edges[0].InputNr == 0 && edges[1].InputNr == 0,
+            "a + b does not have two edges with input_nr 0.");
+        foreach (var (function, _) in edges)
+        {
+            Check(QualifiedName(function!.Node) == "torch::autograd::AccumulateGrad", "an edge of a + b does not lead to AccumulateGrad.");
+        }
+        Check(edges[0].Function!.Node == first && edges[1].Function!.Node == second, "edges read twice differ.");
+
+        // The control block of AccumulateGrad is make_shared's _Sp_counted_ptr_inplace: its vtable's
+        // dispose/destroy slots must be that class's exported _M_dispose/_M_destroy.
+        IntPtr torchCpu = NativeLibrary.Load("torch_cpu", typeof(NodeLayout).Assembly, null);
+        IntPtr dispose = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDispose);
+        IntPtr destroy = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDestroy);
+        IntPtr* vtable = *(IntPtr**)edges[0].Function!.Control;
+        Check(vtable[SharedNodeRef.DisposeSlot] == dispose && vtable[SharedNodeRef.DestroySlot] == destroy,
+            "the shared_ptr control block's vtable does not have _M_dispose and _M_destroy in slots 2 and 3.");
+
+        // AccumulateGrad::variable: the first pointer-sized slot after next_edges_ that holds a's TensorImpl,
+        // and b's AccumulateGrad must hold b's at the same place.
+        IntPtr implA = TensorImpl(a.Handle);
+        IntPtr implB = TensorImpl(b.Handle);
+        int offset = -1;
+        for (int o = NextEdgesOffset + 3 * IntPtr.Size; o < VariableSearchLimit; o += IntPtr.Size)
+        {
+            if (*(IntPtr*)(first + o) == implA)
+            {
+                offset = o;
+                break;
+            }
+        }
+        Check(offset > 0, "AccumulateGrad's variable was not found.");
+        Check(*(IntPtr*)(second + offset) == implB, "the second AccumulateGrad's variable is not at the same offset.");
+
+        foreach (var (function, _) in edges)
+        {
+            function!.Dispose();
+        }
+        own.Dispose();
+        Check(SharedNodeRef.UseCount(addControl) == before, "releasing a reference did not lower the use count by one.");
+
+        // input_nr other than 0, and the same node on two edges: unbind's outputs 1 and 0.
+        Tensor m = torch.ones(2, 2, requires_grad: true);
+        Tensor[] rows = m.unbind(0);
+        Tensor product = rows[1] * rows[0];
+        IntPtr mul = *(IntPtr*)NativeMethods.TensorBase_grad_fn(product.Handle);
+        Check(QualifiedName(mul) == "torch::autograd::generated::MulBackward0", "rows[1] * rows[0] is not MulBackward0.");
+        (IntPtr u1, IntPtr u0) = EdgePair(mul, "rows[1] * rows[0]");
+        Check(u1 != IntPtr.Zero && u1 == u0 && QualifiedName(u1) == "torch::autograd::generated::UnbindBackward0", "rows[1] * rows[0] does not lead to UnbindBackward0 twice.");
+        Check(*(uint*)(*(IntPtr*)(mul + NextEdgesOffset) + InputNrOffset) == 1
+              && *(uint*)(*(IntPtr*)(mul + NextEdgesOffset) + EdgeSize + InputNrOffset) == 0, "unbind's input_nr are not 1, 0.");
+
+        // An edge to nothing: the operand that does not require grad.
+        Tensor plain = a + torch.ones(2);
+        IntPtr mixed = *(IntPtr*)NativeMethods.TensorBase_grad_fn(plain.Handle);
+        (IntPtr accumulate, IntPtr none) = EdgePair(mixed, "a + ones(2)");
+        Check(none == IntPtr.Zero && *(IntPtr*)(accumulate + offset) == implA, "a + ones(2) does not have edges (AccumulateGrad of a, None).");
+        return offset;
+    }
+
+    /// <summary>The two functions of a node that must have exactly two edges, checked before any dereference.</summary>
+    private static (IntPtr, IntPtr) EdgePair(IntPtr node, string what)
+    {
+        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + 8);
+        IntPtr capacity = *(IntPtr*)(node + NextEdgesOffset + 16);
+        Check(begin != IntPtr.Zero && begin % 8 == 0 && (long)end - (long)begin == 2 * EdgeSize && (long)capacity >= (long)end,
+            $"the next_edges_ vector of {what} is not at offset {NextEdgesOffset} with two {EdgeSize}-byte edges.");
+        IntPtr f0 = *(IntPtr*)begin;
+        IntPtr f1 = *(IntPtr*)(begin + EdgeSize);
+        Check(f0 % 8 == 0 && f1 % 8 == 0, $"the edges of {what} do not hold aligned node pointers.");
+        return (f0, f1);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Runtime.InteropServices;
+
+namespace AutogradKit;
+
+/// <summary>
+/// One strong reference of our own to a libtorch autograd <c>Node</c>, taken on its libstdc++
+/// <c>std::shared_ptr</c> control block, so the node cannot be freed while a <see cref="GradFn"/> uses it,
+/// whatever happens to the tensors and the graph around it. Released exactly once, by <see cref="SafeHandle"/>'s
+/// dispose or critical finaliser.
+/// </summary>
+/// <remarks>
+/// The control block is libstdc++'s <c>_Sp_counted_base&lt;_S_atomic&gt;</c>: vtable pointer at 0,
+/// <c>int _M_use_count</c> at 8, <c>int _M_weak_count</c> at 12; its vtable slots 2 and 3 are
+/// <c>_M_dispose</c> and <c>_M_destroy</c>. <see cref="NodeLayout"/> verifies these once before the first
+/// reference is taken. Thread-safe: the counts change atomically as libstdc++ changes them.
+/// </remarks>
+internal sealed unsafe class SharedNodeRef : SafeHandle
+{
+    internal const int UseCountOffset = 8;
+    internal const int WeakCountOffset = 12;
+    internal const int DisposeSlot = 2;
+    internal const int DestroySlot = 3;
+
+    private SharedNodeRef(IntPtr node, IntPtr control) : base(IntPtr.Zero, ownsHandle: true)
+    {
+        Node = node;
+        SetHandle(control);
+    }
+
+    /// <summary>The node (<c>torch::autograd::Node*</c>); valid while this reference is not released.</summary>
+    public IntPtr Node { get; }
+
+    /// <inheritdoc />
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    /// <summary>
+    /// Takes a new strong reference from a live <c>shared_ptr&lt;Node&gt;</c> ({Node*, control block*}) at
+    /// <paramref name="sharedPtr"/>, or returns null when it is empty. The caller guarantees that the
+    /// <c>shared_ptr</c> stays alive during this call (its owner is alive).
+    /// </summary>
+    public static SharedNodeRef? FromSharedPtr(IntPtr sharedPtr)
+    {
+        IntPtr node = *(IntPtr*)sharedPtr;
+        IntPtr control = *(IntPtr*)(sharedPtr + IntPtr.Size);
+        if (node == IntPtr.Zero || control == IntPtr.Zero)
+        {
+            return null;
+        }
+        // The shared_ptr we copy from holds a reference, so the count is above zero: a plain atomic
+        // increment is libstdc++'s own _M_add_ref_copy.
+        Interlocked.Increment(ref *(int*)(control + UseCountOffset));
+        return new SharedNodeRef(node, control);
+    }
+
+    /// <summary>The control block's current use count (for the first-use check and tests).</summary>
+    internal static int UseCount(IntPtr control) => Volatile.Read(ref *(int*)(control + UseCountOffset));
+
+    /// <summary>The control block's address.</summary>
+    internal IntPtr Control => handle;
+
+    /// <summary>libstdc++'s classic <c>_Sp_counted_base::_M_release</c>.</summary>
+    protected override bool ReleaseHandle()
+    {
+        IntPtr control = handle;
+        if (Interlocked.Decrement(ref *(int*)(control + UseCountOffset)) == 0)
+        {
+            IntPtr* vtable = *(IntPtr**)control;
+            ((delegate* unmanaged<IntPtr, void>)vtable[DisposeSlot])(control);
+            if (Interlocked.Decrement(ref *(int*)(control + WeakCountOffset)) == 0)
+            {
+                ((delegate* unmanaged<IntPtr, void>)vtable[DestroySlot])(control);
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,95 @@
+using AutogradKit.Tests.Support;
+using NUnit.Framework;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit.Tests.Graph;
+
+public class GradFnTests
+{
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void GradFn_LeafAndNoGrad_AreNull(string device)
+    {
+        using var scope = torch.NewDisposeScope();
+        var d = DeviceCases.Device(device);
+        Tensor leaf = torch.ones(2, requires_grad: true, device: d);
+        Tensor plain = torch.ones(2, device: d);
+        Assert.That(leaf.GradFn, Is.Null);
+        Assert.That(plain.GradFn, Is.Null);
+        Assert.That((plain + plain).GradFn, Is.Null);
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void GradFn_Sum_HasPyTorchNameAndEdges(string device)
+    {
+        using var scope = torch.NewDisposeScope();
+        var d = DeviceCases.Device(device);
+        Tensor a = torch.ones(2, requires_grad: true, device: d);
+        Tensor b = torch.ones(2, requires_grad: true, device: d);
+        Tensor c = a + b + torch.ones(2, device: d);
+        GradFn fn = c.GradFn!;
+        Assert.That(fn.Name, Is.EqualTo("AddBackward0"));
+        Assert.That(fn.Variable, Is.Null);
+        var next = fn.NextFunctions;
+        Assert.That(next, Has.Count.EqualTo(2));
+        Assert.That(next[0].Function!.Name, Is.EqualTo("AddBackward0"));
+        Assert.That(next[0].InputNr, Is.Zero);
+        Assert.That(next[1], Is.EqualTo(new GradEdge(null, 0)));
+        var leaves = next[0].Function!.NextFunctions;
+        Assert.That(leaves.Select(e => e.Function!.Name), Is.EqualTo(new[] { "AccumulateGrad", "AccumulateGrad" }));
+        using Tensor va = leaves[0].Function!.Variable!;
+        using Tensor vb = leaves[1].Function!.Variable!;
+        Assert.That(NodeLayout.TensorImpl(va.Handle), Is.EqualTo(NodeLayout.TensorImpl(a.Handle)));
+        Assert.That(NodeLayout.TensorImpl(vb.Handle), Is.EqualTo(NodeLayout.TensorImpl(b.Handle)));
+        Assert.That(va.requires_grad && va.is_leaf, Is.True);
+        Assert.That(leaves[0].Function!.NextFunctions, Is.Empty);
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void ToString_IsPythonsStrWithTheNodeAddress(string device)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor a = torch.ones(2, requires_grad: true, device: DeviceCases.Device(device));
+        Tensor c = a * a;
+        GradFn fn = c.GradFn!;
+        Assert.That(fn.ToString(), Does.Match("^<MulBackward0 object at 0x[0-9a-f]+>$"));
+        Assert.That(fn.ToString(), Is.EqualTo($"<MulBackward0 object at 0x{(ulong)fn.Address:x}>"));
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void Equals_SameNode_IsEqualAcrossReads(string device)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor a = torch.ones(2, 2, requires_grad: true, device: DeviceCases.Device(device));
+        Tensor[] rows = a.unbind(0);
+        Tensor c = rows[1] * rows[0];
+        GradFn first = c.GradFn!;
+        GradFn second = c.GradFn!;
+        Assert.That(first, Is.Not.SameAs(second));
+        Assert.That(first == second && first.Equals(second) && first.GetHashCode() == second.GetHashCode(), Is.True);
+        var next = first.NextFunctions;
+        Assert.That(next[0].Function, Is.EqualTo(next[1].Function));
+        Assert.That(next[0].Function!.Name, Is.EqualTo("UnbindBackward0"));
+        Assert.That(next.Select(e => e.InputNr), Is.EqualTo(new[] { 1, 0 }));
+        Assert.That(next[0].Function != first, Is.True);
+        Assert.That(rows[0].GradFn, Is.EqualTo(next[0].Function));
+    }
+}
+
+public class NodeLayoutTests
+{
+    [Test]
+    public void Ensure_OnThisLibtorch_FindsTheAccumulateGradVariable()
+    {
+        NodeLayout.Ensure();
+        TestContext.Out.WriteLine($"AccumulateGrad variable offset: {NodeLayout.AccumulateGradVariableOffset}");
+        Assert.That(NodeLayout.AccumulateGradVariableOffset, Is.GreaterThan(NodeLayout.NextEdgesOffset));
+    }
+
+    [TestCase("torch::autograd::generated::AddBackward0", "AddBackward0")]
+    [TestCase("torch::autograd::AccumulateGrad", "AccumulateGrad")]
+    [TestCase("torch::autograd::CppNode<ns::Fn>", "CppNode<ns::Fn>")]
+    [TestCase("Plain", "Plain")]
+    public void ShortName_DropsTheNamespace(string qualified, string expected) =>
+        Assert.That(NodeLayout.ShortName(qualified), Is.EqualTo(expected));
+}
