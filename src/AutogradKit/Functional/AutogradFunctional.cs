@@ -1,0 +1,704 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit;
+
+public static partial class Autograd
+{
+    /// <summary>
+    /// <c>torch.autograd.functional</c>: Jacobians, Hessians and vector products of a function of tensors, with
+    /// PyTorch's shapes, <c>create_graph</c> and <c>strict</c> semantics and error texts.
+    /// </summary>
+    /// <remarks>
+    /// <para>The given inputs are never modified: the function runs on detached copies that require grad (on
+    /// views of them when <c>createGraph</c> is set and they require grad, so the results stay differentiable
+    /// with respect to them), no <c>.grad</c> is left behind, and every result is a fresh tensor the caller owns.
+    /// Tensors the function creates and does not return are disposed when the call ends.</para>
+    /// <para>Errors PyTorch raises as <c>RuntimeError</c> from autograd (strict mode) are
+    /// <see cref="AutogradException"/>s; invalid arguments (wrong <c>v</c> shape, a function returning several
+    /// elements where one is needed) are <see cref="ArgumentException"/>s with PyTorch's text.</para>
+    /// <para>Thread-safety: every method is safe to call from several threads; grad mode is per thread.</para>
+    /// </remarks>
+    public static class Functional
+    {
+        /// <summary>
+        /// <c>torch.autograd.functional.jacobian(f, input)</c>: the Jacobian of <paramref name="f"/> at
+        /// <paramref name="input"/>, shaped <c>output.shape + input.shape</c> (m×n for f: Rⁿ→Rᵐ).
+        /// </summary>
+        /// <param name="f">The function; with <paramref name="vectorize"/>, it must also accept a batch (see there).</param>
+        /// <param name="input">The point; not modified.</param>
+        /// <param name="createGraph">Make the result differentiable (with respect to <paramref name="input"/> when it requires grad).</param>
+        /// <param name="strict">Throw when the output is independent of the input instead of returning zeros.</param>
+        /// <param name="vectorize">
+        /// For an <paramref name="f"/> that accepts a leading batch dimension and treats the batch entries
+        /// independently (<c>f(stack(xs))[k] == f(xs[k])</c>): after one forward pass on <paramref name="input"/>
+        /// without grad (to learn the output's m elements), runs ONE forward pass on a batch of m copies of the
+        /// input and ONE backward pass seeded with the identity, instead of m backward passes. Agrees with the
+        /// loop otherwise. Not allowed with <paramref name="strict"/>, as in PyTorch.
+        /// </param>
+        public static Tensor Jacobian(Func<Tensor, Tensor> f, Tensor input, bool createGraph = false, bool strict = false, bool vectorize = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            return JacobianCore(Single(f), [CheckInput(input, nameof(input))], createGraph, strict, vectorize, "jacobian")[0][0];
+        }
+
+        /// <summary>
+        /// <c>torch.autograd.functional.jacobian(f, (x0, x1, …))</c>: one Jacobian per input, each shaped
+        /// <c>output.shape + inputs[i].shape</c>.
+        /// </summary>
+        /// <param name="f">The function.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when a result is independent of the inputs instead of returning zeros.</param>
+        /// <param name="vectorize">As for the single-input overload: one batched forward and one backward pass; f must accept a leading batch dimension on every input.</param>
+        /// <param name="inputs">The point, one tensor per argument of <paramref name="f"/>; not modified.</param>
+        public static Tensor[] Jacobian(Func<Tensor[], Tensor> f, Tensor[] inputs, bool createGraph = false, bool strict = false, bool vectorize = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            return JacobianCore(Multi(f), CheckInputs(inputs), createGraph, strict, vectorize, "jacobian")[0];
+        }
+
+        /// <summary>
+        /// <c>torch.autograd.functional.hessian(f, input)</c>: the Hessian of a function returning one element,
+        /// shaped <c>input.shape + input.shape</c>.
+        /// </summary>
+        /// <param name="f">The function; its result must have exactly one element.</param>
+        /// <param name="input">The point; not modified.</param>
+        /// <param name="createGraph">Make the result differentiable.</param>
+        /// <param name="strict">Throw when the Jacobian or Hessian is independent of the input instead of returning zeros.</param>
+        public static Tensor Hessian(Func<Tensor, Tensor> f, Tensor input, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            return HessianCore(Single(f), [CheckInput(input, nameof(input))], createGraph, strict)[0][0];
+        }
+
+        /// <summary>
+        /// <c>torch.autograd.functional.hessian(f, (x0, x1, …))</c>: the blocks <c>H[i][j]</c>, shaped
+        /// <c>inputs[i].shape + inputs[j].shape</c>.
+        /// </summary>
+        /// <param name="f">The function.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when a result is independent of the inputs instead of returning zeros.</param>
+        /// <param name="inputs">The point, one tensor per argument of <paramref name="f"/>; not modified.</param>
+        public static Tensor[][] Hessian(Func<Tensor[], Tensor> f, Tensor[] inputs, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            return HessianCore(Multi(f), CheckInputs(inputs), createGraph, strict);
+        }
+
+        /// <summary>
+        /// <c>torch.autograd.functional.vjp(f, input, v)</c>: <c>f(input)</c> and the vector-Jacobian product
+        /// <c>vᵀ·J</c>, shaped like the input.
+        /// </summary>
+        /// <param name="f">The function.</param>
+        /// <param name="input">The point; not modified.</param>
+        /// <param name="v">Shaped like the output; may be null only when the output has one element.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when the output is independent of the input instead of returning zeros.</param>
+        public static (Tensor Output, Tensor Vjp) Vjp(Func<Tensor, Tensor> f, Tensor input, Tensor? v = null, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            var (output, vjp) = VjpCore(Single(f), [CheckInput(input, nameof(input))], v, createGraph, strict);
+            return (output, vjp[0]);
+        }
+
+        /// <summary><c>torch.autograd.functional.vjp(f, (x0, x1, …), v)</c>: one product per input.</summary>
+        /// <param name="f">The function.</param>
+        /// <param name="v">Shaped like the output; may be null only when the output has one element.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when a result is independent of the inputs instead of returning zeros.</param>
+        /// <param name="inputs">The point, one tensor per argument of <paramref name="f"/>; not modified.</param>
+        public static (Tensor Output, Tensor[] Vjp) Vjp(Func<Tensor[], Tensor> f, Tensor[] inputs, Tensor? v = null, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            return VjpCore(Multi(f), CheckInputs(inputs), v, createGraph, strict);
+        }
+
+        /// <summary>
+        /// <c>torch.autograd.functional.jvp(f, input, v)</c>: <c>f(input)</c> and the Jacobian-vector product
+        /// <c>J·v</c>, shaped like the output, by the double-backward trick as PyTorch does.
+        /// </summary>
+        /// <param name="f">The function.</param>
+        /// <param name="input">The point; not modified.</param>
+        /// <param name="v">Shaped like the input; may be null only when the input has one element.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when the output is independent of the input instead of returning zeros.</param>
+        public static (Tensor Output, Tensor Jvp) Jvp(Func<Tensor, Tensor> f, Tensor input, Tensor? v = null, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            return JvpCore(Single(f), [CheckInput(input, nameof(input))], v is null ? null : [v], false, createGraph, strict);
+        }
+
+        /// <summary><c>torch.autograd.functional.jvp(f, (x0, x1, …), (v0, v1, …))</c>.</summary>
+        /// <param name="f">The function.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when a result is independent of the inputs instead of returning zeros.</param>
+        /// <param name="inputs">The point, one tensor per argument of <paramref name="f"/>; not modified.</param>
+        /// <param name="v">One tensor per input, shaped like it; may be null only for one single-element input.</param>
+        public static (Tensor Output, Tensor Jvp) Jvp(Func<Tensor[], Tensor> f, Tensor[] inputs, Tensor[]? v = null, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            return JvpCore(Multi(f), CheckInputs(inputs), v, true, createGraph, strict);
+        }
+
+        /// <summary>
+        /// <c>torch.autograd.functional.hvp(f, input, v)</c>: <c>f(input)</c> (one element) and the
+        /// Hessian-vector product <c>H·v</c>, shaped like the input, by the double-backward trick.
+        /// </summary>
+        /// <param name="f">The function; its result must have exactly one element.</param>
+        /// <param name="input">The point; not modified.</param>
+        /// <param name="v">Shaped like the input.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when the Jacobian or Hessian is independent of the input instead of returning zeros.</param>
+        public static (Tensor Output, Tensor Hvp) Hvp(Func<Tensor, Tensor> f, Tensor input, Tensor v, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            ArgumentNullException.ThrowIfNull(v);
+            var (output, hvp) = HessianProduct(Single(f), [CheckInput(input, nameof(input))], [v], false, createGraph, strict, "hvp");
+            return (output, hvp[0]);
+        }
+
+        /// <summary><c>torch.autograd.functional.hvp(f, (x0, x1, …), (v0, v1, …))</c>.</summary>
+        /// <param name="f">The function.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when a result is independent of the inputs instead of returning zeros.</param>
+        /// <param name="inputs">The point, one tensor per argument of <paramref name="f"/>; not modified.</param>
+        /// <param name="v">One tensor per input, shaped like it.</param>
+        public static (Tensor Output, Tensor[] Hvp) Hvp(Func<Tensor[], Tensor> f, Tensor[] inputs, Tensor[] v, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            ArgumentNullException.ThrowIfNull(v);
+            return HessianProduct(Multi(f), CheckInputs(inputs), v, true, createGraph, strict, "hvp");
+        }
+
+        /// <summary>
+        /// <c>torch.autograd.functional.vhp(f, input, v)</c>: <c>f(input)</c> (one element) and the
+        /// vector-Hessian product <c>vᵀ·H</c>, shaped like the input.
+        /// </summary>
+        /// <param name="f">The function.</param>
+        /// <param name="input">The point; not modified.</param>
+        /// <param name="v">Shaped like the input.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when a result is independent of the inputs instead of returning zeros.</param>
+        public static (Tensor Output, Tensor Vhp) Vhp(Func<Tensor, Tensor> f, Tensor input, Tensor v, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            ArgumentNullException.ThrowIfNull(v);
+            var (output, vhp) = HessianProduct(Single(f), [CheckInput(input, nameof(input))], [v], false, createGraph, strict, "vhp");
+            return (output, vhp[0]);
+        }
+
+        /// <summary><c>torch.autograd.functional.vhp(f, (x0, x1, …), (v0, v1, …))</c>.</summary>
+        /// <param name="f">The function.</param>
+        /// <param name="inputs">The point, one tensor per argument of <paramref name="f"/>; not modified.</param>
+        /// <param name="v">One tensor per input, shaped like it.</param>
+        /// <param name="createGraph">Make the results differentiable.</param>
+        /// <param name="strict">Throw when a result is independent of the inputs instead of returning zeros.</param>
+        public static (Tensor Output, Tensor[] Vhp) Vhp(Func<Tensor[], Tensor> f, Tensor[] inputs, Tensor[] v, bool createGraph = false, bool strict = false)
+        {
+            ArgumentNullException.ThrowIfNull(f);
+            ArgumentNullException.ThrowIfNull(v);
+            return HessianProduct(Multi(f), CheckInputs(inputs), v, true, createGraph, strict, "vhp");
+        }
+
+        // ---- the machinery, on arrays of inputs and outputs, as functional.py works on tuples ----
+
+        private static Func<Tensor[], Tensor[]> Single(Func<Tensor, Tensor> f) => xs => [f(xs[0])];
+
+        private static Func<Tensor[], Tensor[]> Multi(Func<Tensor[], Tensor> f) => xs => [f(xs)];
+
+        private static Tensor CheckInput(Tensor input, string name)
+        {
+            ArgumentNullException.ThrowIfNull(input, name);
+            if (input.IsInvalid)
+            {
+                throw new ObjectDisposedException(name, $"{name} was disposed.");
+            }
+            LibTorchLoader.EnsureLoaded();
+            return input;
+        }
+
+        private static Tensor[] CheckInputs(Tensor[] inputs)
+        {
+            ArgumentNullException.ThrowIfNull(inputs);
+            if (inputs.Length == 0)
+            {
+                throw new ArgumentException("inputs must hold at least one tensor.", nameof(inputs));
+            }
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                CheckInput(inputs[i], $"inputs[{i}]");
+            }
+            return inputs;
+        }
+
+        /// <summary>Runs the user's function and checks what it returned.</summary>
+        private static Tensor[] Call(Func<Tensor[], Tensor[]> f, Tensor[] inputs, string fnName)
+        {
+            Tensor[] outputs = f(inputs);
+            for (int i = 0; i < outputs.Length; i++)
+            {
+                if (outputs[i] is null)
+                {
+                    throw new ArgumentException($"The outputs of the user-provided function given to {fnName} must be either a Tensor or a tuple of Tensors but the value at index {i} is null.", "f");
+                }
+                if (outputs[i].IsInvalid)
+                {
+                    throw new ObjectDisposedException("f", $"The output {i} of the user-provided function given to {fnName} was disposed.");
+                }
+            }
+            return outputs;
+        }
+
+        /// <summary>functional.py's <c>_grad_preprocess</c>.</summary>
+        private static Tensor[] Preprocess(Tensor[] inputs, bool createGraph, bool needGraph)
+        {
+            var result = new Tensor[inputs.Length];
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                result[i] = createGraph && inputs[i].requires_grad
+                    ? inputs[i].view_as(inputs[i])
+                    : inputs[i].detach().requires_grad_(needGraph);
+            }
+            return result;
+        }
+
+        /// <summary>functional.py's <c>_grad_postprocess</c>, plus moving the results out of the call's scope.</summary>
+        private static Tensor Postprocess(Tensor t, bool createGraph) =>
+            (createGraph ? t.alias() : t.detach()).MoveToOuterDisposeScope();
+
+        /// <summary>functional.py's <c>_check_requires_grad</c>.</summary>
+        private static void CheckRequiresGrad(Tensor?[] tensors, string inputType, bool strict)
+        {
+            if (!strict)
+            {
+                return;
+            }
+            for (int i = 0; i < tensors.Length; i++)
+            {
+                if (tensors[i] is null)
+                {
+                    throw new AutogradException($"The output of the user-provided function is independent of input {i}. This is not allowed in strict mode.");
+                }
+                if (!tensors[i]!.requires_grad)
+                {
+                    throw new AutogradException(inputType switch
+                    {
+                        "hessian" => $"The hessian of the user-provided function with respect to input {i} is independent of the input. This is not allowed in strict mode. You should ensure that your function is thrice differentiable and that the hessian depends on the inputs.",
+                        "jacobian" => $"While computing the hessian, found that the jacobian of the user-provided function with respect to input {i} is independent of the input. This is not allowed in strict mode. You should ensure that your function is twice differentiable and that the jacobian depends on the inputs (this would be violated by a linear function for example).",
+                        "grad_inputs" => $"The gradient with respect to input {i} is independent of the inputs of the user-provided function. This is not allowed in strict mode.",
+                        _ => $"Output {i} of the user-provided function does not require gradients. The outputs must be computed in a differentiable manner from the input when running in strict mode.",
+                    });
+                }
+            }
+        }
+
+        /// <summary>functional.py's <c>_validate_v</c>.</summary>
+        private static void ValidateV(Tensor[] v, Tensor[] other, bool isOtherTuple)
+        {
+            if (v.Length != other.Length)
+            {
+                throw new ArgumentException(isOtherTuple
+                    ? $"v is a tuple of invalid length: should be {other.Length} but got {v.Length}."
+                    : "The given v should contain a single Tensor.", nameof(v));
+            }
+            for (int i = 0; i < v.Length; i++)
+            {
+                if (!v[i].shape.AsSpan().SequenceEqual(other[i].shape))
+                {
+                    string prepend = isOtherTuple ? $"Entry {i} in " : "";
+                    throw new ArgumentException($"{prepend}v has invalid size: should be {TorchSize(other[i].shape)} but got {TorchSize(v[i].shape)}.", nameof(v));
+                }
+            }
+        }
+
+        private static Tensor[] CheckV(Tensor[] v)
+        {
+            for (int i = 0; i < v.Length; i++)
+            {
+                CheckInput(v[i], v.Length == 1 ? "v" : $"v[{i}]");
+            }
+            return v;
+        }
+
+        /// <summary>
+        /// functional.py's <c>_autograd_grad</c>: gradients of the outputs that require grad (null when none does),
+        /// unused inputs as null.
+        /// </summary>
+        private static Tensor?[] AutogradGrad(Tensor?[] outputs, Tensor[] inputs, Tensor?[]? gradOutputs, bool createGraph, bool? retainGraph = null)
+        {
+            var kept = new List<Tensor>();
+            var keptGrads = new List<Tensor>();
+            bool anyNullGrad = false;
+            for (int i = 0; i < outputs.Length; i++)
+            {
+                if (outputs[i] is { requires_grad: true } output)
+                {
+                    kept.Add(output);
+                    Tensor? g = gradOutputs?[i];
+                    if (g is null)
+                    {
+                        anyNullGrad = true;
+                    }
+                    else
+                    {
+                        keptGrads.Add(g);
+                    }
+                }
+            }
+            if (kept.Count == 0)
+            {
+                return new Tensor?[inputs.Length];
+            }
+            // Python passes None for each missing grad; ours takes all or none, so make the missing ones explicit.
+            IReadOnlyList<Tensor>? grads = null;
+            if (!anyNullGrad)
+            {
+                grads = keptGrads;
+            }
+            else if (keptGrads.Count > 0)
+            {
+                var all = new List<Tensor>();
+                for (int i = 0; i < outputs.Length; i++)
+                {
+                    if (outputs[i] is { requires_grad: true } output)
+                    {
+                        all.Add(gradOutputs?[i] ?? torch.ones_like(output));
+                    }
+                }
+                grads = all;
+            }
+            return Grad(kept, inputs, grads, retainGraph, createGraph, allowUnused: true);
+        }
+
+        /// <summary>functional.py's <c>_fill_in_zeros</c>.</summary>
+        private static Tensor[] FillInZeros(Tensor?[] grads, Tensor[] refs, bool strict, bool createGraph, string stage)
+        {
+            var result = new Tensor[grads.Length];
+            for (int i = 0; i < grads.Length; i++)
+            {
+                if (grads[i] is null)
+                {
+                    if (strict)
+                    {
+                        throw new AutogradException(stage switch
+                        {
+                            "back" => $"The output of the user-provided function is independent of input {i}. This is not allowed in strict mode.",
+                            "back_trick" => $"The gradient with respect to the input is independent of entry {i} in the grad_outputs when using the double backward trick to compute forward mode gradients. This is not allowed in strict mode.",
+                            "double_back" => $"The jacobian of the user-provided function is independent of input {i}. This is not allowed in strict mode.",
+                            _ => $"The hessian of the user-provided function is independent of entry {i} in the grad_jacobian. This is not allowed in strict mode as it prevents from using the double backward trick to replace forward mode AD.",
+                        });
+                    }
+                    result[i] = torch.zeros_like(refs[i]);
+                }
+                else
+                {
+                    if (strict && createGraph && !grads[i]!.requires_grad)
+                    {
+                        throw new AutogradException(stage.Contains("double", StringComparison.Ordinal)
+                            ? $"The hessian of the user-provided function is independent of input {i}. This is not allowed in strict mode when create_graph=True."
+                            : $"The jacobian of the user-provided function is independent of input {i}. This is not allowed in strict mode when create_graph=True.");
+                    }
+                    result[i] = grads[i]!;
+                }
+            }
+            return result;
+        }
+
+        private static (Tensor Output, Tensor[] Vjp) VjpCore(Func<Tensor[], Tensor[]> f, Tensor[] inputs, Tensor? v, bool createGraph, bool strict)
+        {
+            using DisposeScope scope = torch.NewDisposeScope();
+            Tensor[] xs, outputs;
+            Tensor[]? vs = null;
+            using (torch.enable_grad())
+            {
+                xs = Preprocess(inputs, createGraph, needGraph: true);
+                outputs = Call(f, xs, "vjp");
+                CheckRequiresGrad(outputs, "outputs", strict);
+                if (v is not null)
+                {
+                    vs = Preprocess(CheckV([v]), createGraph, needGraph: false);
+                    ValidateV(vs, outputs, isOtherTuple: false);
+                }
+                else if (outputs.Length != 1 || outputs[0].numel() != 1)
+                {
+                    throw new ArgumentException("The vector v can only be None if the user-provided function returns a single Tensor with a single element.", nameof(v));
+                }
+            }
+            Tensor[] vjp;
+            using (torch.set_grad_enabled(createGraph || torch.is_grad_enabled()))
+            {
+                vjp = FillInZeros(AutogradGrad(outputs, xs, vs, createGraph), xs, strict, createGraph, "back");
+            }
+            return (Postprocess(outputs[0], createGraph), vjp.Select(t => Postprocess(t, createGraph)).ToArray());
+        }
+
+        private static (Tensor Output, Tensor Jvp) JvpCore(Func<Tensor[], Tensor[]> f, Tensor[] inputs, Tensor[]? v, bool isInputsTuple, bool createGraph, bool strict)
+        {
+            using DisposeScope scope = torch.NewDisposeScope();
+            Tensor[] xs, outputs, gradOutputs;
+            Tensor?[] gradInputs;
+            Tensor[]? vs = null;
+            using (torch.enable_grad())
+            {
+                xs = Preprocess(inputs, createGraph, needGraph: true);
+                if (v is not null)
+                {
+                    vs = Preprocess(CheckV(v), createGraph, needGraph: false);
+                    ValidateV(vs, xs, isInputsTuple);
+                }
+                else if (xs.Length != 1 || xs[0].numel() != 1)
+                {
+                    throw new ArgumentException("The vector v can only be None if the input to the user-provided function is a single Tensor with a single element.", nameof(v));
+                }
+                outputs = Call(f, xs, "jvp");
+                CheckRequiresGrad(outputs, "outputs", strict);
+                gradOutputs = outputs.Select(o => torch.zeros_like(o, requires_grad: true)).ToArray();
+                gradInputs = AutogradGrad(outputs, xs, gradOutputs, createGraph: true);
+                CheckRequiresGrad(gradInputs, "grad_inputs", strict);
+            }
+            Tensor[] jvp;
+            using (torch.set_grad_enabled(createGraph || torch.is_grad_enabled()))
+            {
+                jvp = FillInZeros(AutogradGrad(gradInputs, gradOutputs, vs, createGraph), outputs, strict, createGraph, "back_trick");
+            }
+            return (Postprocess(outputs[0], createGraph), Postprocess(jvp[0], createGraph));
+        }
+
+        private static (Tensor Output, Tensor[] Product) HessianProduct(Func<Tensor[], Tensor[]> f, Tensor[] inputs, Tensor[] v, bool isInputsTuple, bool createGraph, bool strict, string fnName)
+        {
+            using DisposeScope scope = torch.NewDisposeScope();
+            Tensor[] xs, outputs, vs;
+            Tensor?[] jac;
+            Tensor?[] gradJac = [];
+            Tensor?[] doubleBack = [];
+            using (torch.enable_grad())
+            {
+                xs = Preprocess(inputs, createGraph, needGraph: true);
+                vs = Preprocess(CheckV(v), createGraph, needGraph: false);
+                ValidateV(vs, xs, isInputsTuple);
+                outputs = Call(f, xs, fnName);
+                CheckRequiresGrad(outputs, "outputs", strict);
+                if (outputs[0].numel() != 1)
+                {
+                    throw new ArgumentException($"The Tensor returned by the function given to {fnName} should contain a single element", "f");
+                }
+                jac = AutogradGrad(outputs, xs, null, createGraph: true);
+                CheckRequiresGrad(jac, "jacobian", strict);
+                if (fnName == "hvp")
+                {
+                    gradJac = xs.Select(x => torch.zeros_like(x, requires_grad: true)).ToArray();
+                    doubleBack = AutogradGrad(jac, xs, gradJac, createGraph: true);
+                }
+            }
+            Tensor[] product;
+            using (torch.set_grad_enabled(createGraph || torch.is_grad_enabled()))
+            {
+                product = fnName == "hvp"
+                    ? FillInZeros(AutogradGrad(doubleBack, gradJac!, vs, createGraph), xs, strict, createGraph, "double_back_trick")
+                    : FillInZeros(AutogradGrad(jac, xs, vs, createGraph), xs, strict, createGraph, "double_back");
+            }
+            return (Postprocess(outputs[0], createGraph), product.Select(t => Postprocess(t, createGraph)).ToArray());
+        }
+
+        private static Tensor[][] HessianCore(Func<Tensor[], Tensor[]> f, Tensor[] inputs, bool createGraph, bool strict)
+        {
+            Tensor[] EnsureSingleOutput(Tensor[] xs)
+            {
+                Tensor[] outputs = Call(f, xs, "hessian");
+                CheckRequiresGrad(outputs, "outputs", strict);
+                if (outputs[0].numel() != 1)
+                {
+                    throw new ArgumentException("The Tensor returned by the function given to hessian should contain a single element", "f");
+                }
+                return [outputs[0].squeeze()];
+            }
+
+            Tensor[] JacFunc(Tensor[] xs)
+            {
+                Tensor[] jac = JacobianCore(EnsureSingleOutput, xs, createGraph: true, strict: false, vectorize: false, "hessian")[0];
+                CheckRequiresGrad(jac, "jacobian", strict);
+                return jac;
+            }
+
+            return JacobianCore(JacFunc, inputs, createGraph, strict, vectorize: false, "hessian");
+        }
+
+        /// <summary>The Jacobian blocks <c>[output][input]</c>, each shaped <c>output.shape + input.shape</c>.</summary>
+        private static Tensor[][] JacobianCore(Func<Tensor[], Tensor[]> f, Tensor[] inputs, bool createGraph, bool strict, bool vectorize, string fnName)
+        {
+            if (vectorize && strict)
+            {
+                throw new ArgumentException("torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not supported together. Please either set `strict=False` or `vectorize=False`.", nameof(strict));
+            }
+            using DisposeScope scope = torch.NewDisposeScope();
+            Tensor[][] result = vectorize
+                ? JacobianVectorized(f, inputs, createGraph)
+                : JacobianLoop(f, inputs, createGraph, strict, fnName);
+            foreach (Tensor[] row in result)
+            {
+                for (int j = 0; j < row.Length; j++)
+                {
+                    row[j] = Postprocess(row[j], createGraph);
+                }
+            }
+            return result;
+        }
+
+        private static Tensor[][] JacobianLoop(Func<Tensor[], Tensor[]> f, Tensor[] inputs, bool createGraph, bool strict, string fnName)
+        {
+            Tensor[] xs, outputs;
+            using (torch.enable_grad())
+            {
+                xs = Preprocess(inputs, createGraph, needGraph: true);
+                outputs = Call(f, xs, fnName);
+                CheckRequiresGrad(outputs, "outputs", strict);
+            }
+            var inputHandles = new IntPtr[xs.Length];
+            for (int k = 0; k < xs.Length; k++)
+            {
+                inputHandles[k] = xs[k].Handle;
+            }
+
+            var result = new Tensor[outputs.Length][];
+            for (int i = 0; i < outputs.Length; i++)
+            {
+                Tensor output = outputs[i];
+                long m = output.numel();
+                var rows = new Tensor[xs.Length][];
+                for (int k = 0; k < xs.Length; k++)
+                {
+                    rows[k] = new Tensor[m];
+                }
+                if (output.requires_grad && m > 0)
+                {
+                    // One-hot seeds, all made by one call; seeding backward with them replaces PyTorch's
+                    // out.reshape(-1)[j], which adds a select node to the graph for every row.
+                    Tensor[] seeds = torch.eye(m, dtype: output.dtype, device: output.device)
+                        .view([m, .. output.shape]).unbind(0);
+                    IntPtr[] outputHandle = [output.Handle];
+                    var seedHandle = new IntPtr[1];
+                    for (long j = 0; j < m; j++)
+                    {
+                        seedHandle[0] = seeds[j].Handle;
+                        IntPtr[] grads = GradCore(outputHandle, seedHandle, inputHandles, retainGraph: true, createGraph);
+                        for (int k = 0; k < xs.Length; k++)
+                        {
+                            if (grads[k] == IntPtr.Zero)
+                            {
+                                if (strict)
+                                {
+                                    DisposeHandles(grads);
+                                    throw new AutogradException($"Output {i} of the user-provided function is independent of input {k}. This is not allowed in strict mode.");
+                                }
+                                rows[k][j] = torch.zeros_like(xs[k]);
+                                continue;
+                            }
+                            Tensor g = Tensor.UnsafeCreateTensor(grads[k]);
+                            grads[k] = IntPtr.Zero;
+                            if (strict && createGraph && !g.requires_grad)
+                            {
+                                DisposeHandles(grads);
+                                // PyTorch formats this message with the output's index, not the input's.
+                                throw new AutogradException($"The jacobian of the user-provided function is independent of input {i}. This is not allowed in strict mode when create_graph=True.");
+                            }
+                            rows[k][j] = g;
+                        }
+                    }
+                }
+                else
+                {
+                    if (strict && m > 0)
+                    {
+                        throw new AutogradException($"Output {i} of the user-provided function is independent of input 0. This is not allowed in strict mode.");
+                    }
+                    for (int k = 0; k < xs.Length; k++)
+                    {
+                        for (long j = 0; j < m; j++)
+                        {
+                            rows[k][j] = torch.zeros_like(xs[k]);
+                        }
+                    }
+                }
+                result[i] = new Tensor[xs.Length];
+                for (int k = 0; k < xs.Length; k++)
+                {
+                    long[] shape = [.. output.shape, .. xs[k].shape];
+                    result[i][k] = m == 0
+                        ? torch.zeros(shape, dtype: xs[k].dtype, device: xs[k].device)
+                        : torch.stack(rows[k], 0).view(shape);
+                }
+            }
+            GC.KeepAlive(xs);
+            return result;
+        }
+
+        private static Tensor[][] JacobianVectorized(Func<Tensor[], Tensor[]> f, Tensor[] inputs, bool createGraph)
+        {
+            Tensor[] probe;
+            using (torch.no_grad())
+            {
+                probe = Call(f, inputs.Select(x => x.detach()).ToArray(), "jacobian");
+            }
+            if (probe.Length != 1)
+            {
+                throw new ArgumentException("vectorize supports functions with one output.", "f");
+            }
+            long[] outShape = probe[0].shape;
+            long m = probe[0].numel();
+            var xs = new Tensor[inputs.Length];
+            Tensor yb;
+            using (torch.enable_grad())
+            {
+                for (int k = 0; k < inputs.Length; k++)
+                {
+                    Tensor x = inputs[k];
+                    long[] batchShape = [m, .. x.shape];
+                    xs[k] = createGraph && x.requires_grad
+                        ? x.unsqueeze(0).expand(batchShape)
+                        : x.detach().unsqueeze(0).expand(batchShape).contiguous().requires_grad_(true);
+                }
+                yb = Call(f, xs, "jacobian")[0];
+            }
+            long[] expected = [m, .. outShape];
+            if (!yb.shape.AsSpan().SequenceEqual(expected))
+            {
+                throw new ArgumentException(
+                    $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {TorchSize(yb.shape)}, expected {TorchSize(expected)}.", "f");
+            }
+            var result = new Tensor[1][];
+            result[0] = new Tensor[inputs.Length];
+            if (m == 0 || !yb.requires_grad)
+            {
+                for (int k = 0; k < inputs.Length; k++)
+                {
+                    result[0][k] = torch.zeros([.. outShape, .. inputs[k].shape], dtype: inputs[k].dtype, device: inputs[k].device);
+                }
+                return result;
+            }
+            Tensor seeds = torch.eye(m, dtype: yb.dtype, device: yb.device).view(expected);
+            IntPtr[] grads = GradCore([yb.Handle], [seeds.Handle], xs.Select(x => x.Handle).ToArray(), createGraph, createGraph);
+            GC.KeepAlive(seeds);
+            GC.KeepAlive(yb);
+            GC.KeepAlive(xs);
+            for (int k = 0; k < inputs.Length; k++)
+            {
+                long[] shape = [.. outShape, .. inputs[k].shape];
+                result[0][k] = grads[k] == IntPtr.Zero
+                    ? torch.zeros(shape, dtype: inputs[k].dtype, device: inputs[k].device)
+                    : Tensor.UnsafeCreateTensor(grads[k]).view(shape);
+            }
+            return result;
+        }
+
+        private static void DisposeHandles(IntPtr[] handles)
+        {
+            foreach (IntPtr h in handles)
+            {
+                if (h != IntPtr.Zero)
+                {
+                    NativeMethods.THSTensor_dispose(h);
+                }
+            }
+        }
+    }
+}
