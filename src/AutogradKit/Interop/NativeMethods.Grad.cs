@@ -18,29 +18,6 @@ internal static partial class NativeMethods
         [MarshalAs(UnmanagedType.U1)] bool createGraph,
         IntPtr* inputs, long iLength);
 
-    /// <summary>A new owning handle to <c>t.grad()</c>, or zero when it is undefined.</summary>
-    [DllImport("LibTorchSharp", EntryPoint = "THSTensor_grad")]
-    internal static extern IntPtr THSTensor_grad(IntPtr tensor);
-
-    /// <summary><c>t.mutable_grad() = *grad</c>, or reset when <paramref name="grad"/> is zero.</summary>
-    [DllImport("LibTorchSharp", EntryPoint = "THSTensor_set_grad")]
-    internal static extern void THSTensor_set_grad(IntPtr tensor, IntPtr grad);
-
-    /// <summary>Frees a handle (not the tensor, when other handles share it).</summary>
-    [DllImport("LibTorchSharp", EntryPoint = "THSTensor_dispose")]
-    internal static extern void THSTensor_dispose(IntPtr tensor);
-
-    /// <summary>The last error a bridge call caught on this thread, cleared; zero when none.</summary>
-    [DllImport("LibTorchSharp", EntryPoint = "THSTorch_get_and_reset_last_err")]
-    internal static extern IntPtr THSTorch_get_and_reset_last_err();
-
-    /// <summary>Throws the typed exception for an error the last bridge call caught, if any.</summary>
-    internal static void ThrowIfNativeError()
-    {
-        IntPtr error = THSTorch_get_and_reset_last_err();
-        if (error != IntPtr.Zero)
-        {
-            throw NativeErrors.FromNativeText(Marshal.PtrToStringAnsi(error) ?? string.Empty);
-        }
-    }
+    // THSTensor_grad, THSTensor_set_grad, THSTensor_dispose, THSTorch_get_and_reset_last_err and
+    // ThrowIfNativeError are declared once, in NativeMethods.Tensors.cs (merge of the parallel branches).
 }

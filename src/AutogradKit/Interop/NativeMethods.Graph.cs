@@ -31,9 +31,7 @@ internal static partial class NativeMethods
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_alias")]
     internal static partial IntPtr THSTensor_alias(IntPtr tensor);
 
-    /// <summary>TorchSharp's pending native error text, or null.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTorch_get_and_reset_last_err")]
-    internal static partial IntPtr THSTorch_get_and_reset_last_err();
+    // THSTorch_get_and_reset_last_err is declared once, in NativeMethods.Tensors.cs (merge of the parallel branches).
 
     /// <summary>The mangled name of <c>_Sp_counted_ptr_inplace&lt;AccumulateGrad, …&gt;::_M_dispose</c>, to check the vtable slots.</summary>
     internal const string AccumulateGradInplaceDispose =
