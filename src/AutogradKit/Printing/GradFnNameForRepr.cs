@@ -8,8 +8,7 @@ internal static class GradFnNameForRepr
     /// <summary>The <c>grad_fn</c> node's name (<c>"MulBackward0"</c>), or <see langword="null"/> for a leaf.</summary>
     internal static string? GradFnNameOf(torch.Tensor t)
     {
-        _ = t;
-        // Integration: returns t.GradFn?.Name once GradFn exists.
-        return null;
+        // Integration of the repr and gradfn branches (done in branch bench, which merges both).
+        return t.GradFn?.Name;
     }
 }
