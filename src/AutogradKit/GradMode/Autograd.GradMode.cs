@@ -1,19 +1,24 @@
 namespace AutogradKit;
 
-/// <summary>Grad-mode, inference-mode and anomaly-mode scopes: PyTorch's context managers as <c>using</c> blocks.</summary>
+// Grad-mode, inference-mode and anomaly-mode scopes: PyTorch's context managers as `using` blocks.
 /// <remarks>
 /// <para>
+/// Grad-mode, inference-mode and anomaly-mode scopes are PyTorch's context managers as <c>using</c> blocks.
 /// Threading rules, as in libtorch: grad mode and inference mode are per thread. A scope changes the mode of
 /// the thread that opens it and must be disposed on that same thread, innermost first. Do not <c>await</c> inside
 /// a scope: the continuation may run on another thread, which has its own mode. Disposing a scope on another
 /// thread, or while a scope opened inside it is still open, throws <see cref="InvalidOperationException"/> and
 /// changes nothing on any thread, so the scope can still be disposed correctly afterwards. A second
-/// <see cref="IDisposable.Dispose"/> does nothing. New threads (and thread-pool work items) start with grad
-/// mode on and inference mode off, whatever the thread that started them has.
+/// <see cref="IDisposable.Dispose"/> does nothing. A new thread starts with grad mode on and inference mode
+/// off, whatever the thread that started it has; a thread-pool thread has whatever earlier work on it left.
 /// </para>
 /// <para>
 /// Anomaly mode is process-wide in libtorch (one flag for every thread), as in PyTorch; its scope still follows
 /// the same rules so that nesting restores the right state.
+/// </para>
+/// <para>
+/// Scopes only know about each other: a TorchSharp <c>torch.no_grad()</c> scope nested properly inside or around
+/// them works, since each restores the state it saw when it was opened.
 /// </para>
 /// </remarks>
 public static partial class Autograd

@@ -45,7 +45,13 @@ internal static partial class NativeMethods
         IntPtr error = THSTorch_get_and_reset_last_err();
         if (error != IntPtr.Zero)
         {
-            throw NativeErrors.FromNativeText(Marshal.PtrToStringUTF8(error) ?? string.Empty);
+            string text = Marshal.PtrToStringUTF8(error) ?? string.Empty;
+            // The bridge strdup()s the text and hands it over; TorchSharp never frees it.
+            unsafe
+            {
+                NativeMemory.Free((void*)error);
+            }
+            throw NativeErrors.FromNativeText(text);
         }
     }
 }

@@ -26,6 +26,7 @@ public static class BackwardExtensions
         /// </param>
         /// <param name="createGraph">Record a graph of the gradient computation itself, for higher-order derivatives.</param>
         /// <exception cref="ArgumentNullException"><c>t</c> is null.</exception>
+        /// <exception cref="ObjectDisposedException"><c>t</c> or <paramref name="gradient"/> was disposed.</exception>
         /// <exception cref="GradientShapeException"><paramref name="gradient"/>'s shape is not <c>t</c>'s (PyTorch's Python check).</exception>
         /// <exception cref="NonScalarOutputException"><c>t</c> has more than one element and no gradient was given.</exception>
         /// <exception cref="NoGradFnException"><c>t</c> does not require grad.</exception>
@@ -35,8 +36,10 @@ public static class BackwardExtensions
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
+            TensorArguments.LiveHandle(t, nameof(t));
             if (gradient is not null)
             {
+                TensorArguments.LiveHandle(gradient, nameof(gradient));
                 CheckGradient(t, gradient);
             }
             // torch.autograd.backward keeps the graph when asked to (Tensor.backward(create_graph: true) does not),

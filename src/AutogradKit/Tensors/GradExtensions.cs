@@ -24,7 +24,7 @@ public static class GradExtensions
         public void ZeroGrad()
         {
             ArgumentNullException.ThrowIfNull(t);
-            ZeroGradOf(t.Handle);
+            ZeroGradOf(TensorArguments.LiveHandle(t, nameof(t)));
         }
     }
 
@@ -36,6 +36,7 @@ public static class GradExtensions
         /// </summary>
         /// <param name="setToNone">Drop the gradients (Python's None) instead of filling them with zeros.</param>
         /// <exception cref="ArgumentNullException"><c>tensors</c> or one of its elements is null.</exception>
+        /// <exception cref="ObjectDisposedException">One of the tensors was disposed.</exception>
         /// <exception cref="AutogradException">libtorch could not reset a gradient.</exception>
         public void ZeroGrad(bool setToNone = false)
         {
@@ -50,12 +51,12 @@ public static class GradExtensions
                 if (setToNone)
                 {
                     LibTorchLoader.EnsureLoaded();
-                    NativeMethods.THSTensor_set_grad(p.Handle, IntPtr.Zero);
+                    NativeMethods.THSTensor_set_grad(TensorArguments.LiveHandle(p, nameof(tensors)), IntPtr.Zero);
                     NativeMethods.ThrowIfNativeError();
                 }
                 else
                 {
-                    ZeroGradOf(p.Handle);
+                    ZeroGradOf(TensorArguments.LiveHandle(p, nameof(tensors)));
                 }
                 index++;
             }

@@ -22,10 +22,12 @@ public static class RequiresGradExtensions
         /// </summary>
         /// <returns>A new tensor the caller owns and disposes.</returns>
         /// <exception cref="ArgumentNullException"><c>t</c> is null.</exception>
+        /// <exception cref="ObjectDisposedException"><c>t</c> was disposed.</exception>
         public Tensor Detach()
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
+            TensorArguments.LiveHandle(t, nameof(t));
             try
             {
                 return t.detach();
@@ -42,6 +44,7 @@ public static class RequiresGradExtensions
         /// <param name="requiresGrad">Whether <c>t</c> requires grad.</param>
         /// <returns><c>t</c> itself.</returns>
         /// <exception cref="ArgumentNullException"><c>t</c> is null.</exception>
+        /// <exception cref="ObjectDisposedException"><c>t</c> was disposed.</exception>
         /// <exception cref="AutogradException">
         /// <paramref name="requiresGrad"/> is false and <c>t</c> is not a leaf (<c>you can only change requires_grad
         /// flags of leaf variables. …</c>; use <c>Detach()</c>), or it is true and <c>t</c>'s dtype is not floating
@@ -51,6 +54,7 @@ public static class RequiresGradExtensions
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
+            TensorArguments.LiveHandle(t, nameof(t));
             // libtorch silently keeps a non-leaf's grad_fn (so requires_grad stays true); PyTorch refuses in Python.
             if (!requiresGrad && !NativeMethods.THSTensor_is_leaf(t.Handle))
             {
@@ -72,11 +76,13 @@ public static class RequiresGradExtensions
         /// <c>t.retain_grad()</c>: makes backward fill <c>.grad</c> of the non-leaf <c>t</c> too; nothing for a leaf.
         /// </summary>
         /// <exception cref="ArgumentNullException"><c>t</c> is null.</exception>
+        /// <exception cref="ObjectDisposedException"><c>t</c> was disposed.</exception>
         /// <exception cref="AutogradException"><c>t</c> does not require grad (<c>can't retain_grad on Tensor that has requires_grad=False</c>).</exception>
         public void RetainGrad()
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
+            TensorArguments.LiveHandle(t, nameof(t));
             try
             {
                 t.retain_grad();

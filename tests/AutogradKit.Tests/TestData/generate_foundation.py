@@ -102,7 +102,25 @@ errors = {
     "requires_grad_integer": error(lambda: torch.ones(3, dtype=torch.int64).requires_grad_()),
     "retain_grad_no_requires_grad": error(lambda: torch.ones(3).retain_grad()),
     "complex_dtype": error(lambda: y3.backward(torch.ones(3, dtype=torch.complex64))),
+    # Not an autograd error: a plain libtorch error, to check that the first line is extracted from real texts.
+    # (Not matmul: TorchSharp's THSTensor_matmul has no try/catch, so its errors abort the process.)
+    "reshape_invalid": error(lambda: torch.ones(2, 3).reshape(4)),
 }
+
+
+def zero_inference_grad():
+    # A gradient made in inference mode cannot be zeroed in place outside it: a libtorch error from zero_().
+    a = torch.ones(2, requires_grad=True)
+    with torch.inference_mode():
+        g = torch.ones(2)
+    a.grad = g
+    zero_inference_grad.grad = a.grad
+    a.grad.zero_()
+
+
+errors["zero_inference_grad"] = error(zero_inference_grad)
+# libtorch checks the version counter after the kernel ran: the gradient is zeroed all the same.
+data["zero_inference_grad_after_error"] = values(zero_inference_grad.grad)
 
 
 def freed():

@@ -1,0 +1,21 @@
+using static TorchSharp.torch;
+
+namespace AutogradKit;
+
+/// <summary>Checks on tensor arguments shared by the extension members.</summary>
+/// <remarks>Stateless; safe to use from any thread.</remarks>
+internal static class TensorArguments
+{
+    /// <summary>
+    /// <paramref name="t"/>'s native handle, or <see cref="ObjectDisposedException"/> naming the argument when it was
+    /// disposed (TorchSharp would say only "Tensor invalid -- empty handle.").
+    /// </summary>
+    internal static IntPtr LiveHandle(Tensor t, string paramName)
+    {
+        if (t.IsInvalid)
+        {
+            throw new ObjectDisposedException(nameof(Tensor), $"The tensor '{paramName}' was disposed.");
+        }
+        return t.Handle;
+    }
+}
