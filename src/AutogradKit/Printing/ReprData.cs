@@ -65,6 +65,16 @@ internal sealed class ReprData
             }
         }
 
+        long gathered = 1;
+        foreach (int size in dims)
+        {
+            gathered *= size;
+            if (gathered > Array.MaxLength)
+            {
+                throw new ArgumentException($"Repr cannot print {string.Join("x", shape)} elements without summarising; lower the threshold.", nameof(t));
+            }
+        }
+
         ScalarType dtype = t.dtype;
         bool onCpu = t.device.type == DeviceType.CPU;
         if (onCpu && keep.Count == 0 && !t.is_neg() && IsReadable(dtype))
@@ -128,7 +138,7 @@ internal sealed class ReprData
         {
             count *= size;
         }
-        long[]? offsets = ElementOffsets(dims, cpu.stride());
+        long[]? offsets = ElementOffsets(dims, StridesOf(cpu));
         byte* data = (byte*)NativeMethods.DataPointer(cpu);
         switch (dtype)
         {
@@ -192,6 +202,16 @@ internal sealed class ReprData
                 return new ReprData(ElementKind.Float, dims, splits) { Floats = values };
             }
         }
+    }
+
+    private static long[] StridesOf(Tensor t)
+    {
+        long[] strides = new long[t.Dimensions];
+        for (int d = 0; d < strides.Length; d++)
+        {
+            strides[d] = t.stride(d);
+        }
+        return strides;
     }
 
     private static long Offset(long[]? offsets, int i) => offsets is null ? i : offsets[i];

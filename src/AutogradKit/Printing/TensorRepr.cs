@@ -23,7 +23,7 @@ internal static class TensorRepr
         ScalarType dtype = t.dtype;
         string dtypeName = DtypeName(dtype);
         Device device = t.device;
-        long[] shape = t.shape;
+        long[] shape = ShapeOf(t);
         long numel = 1;
         foreach (long size in shape)
         {
@@ -79,7 +79,19 @@ internal static class TensorRepr
         }
 
         AppendSuffixes(text, suffixes, Prefix.Length, options.LineWidth);
-        return text.ToString();
+        // nn.Parameter's own __repr__ puts a header line above the tensor's text.
+        return t is TorchSharp.Modules.Parameter ? "Parameter containing:\n" + text : text.ToString();
+    }
+
+    /// <summary>The sizes, one native call each: TorchSharp's <c>shape</c> marshals through a callback, ten times slower.</summary>
+    private static long[] ShapeOf(Tensor t)
+    {
+        long[] shape = new long[t.Dimensions];
+        for (int d = 0; d < shape.Length; d++)
+        {
+            shape[d] = t.size(d);
+        }
+        return shape;
     }
 
     /// <summary>PyTorch's <c>str(dtype)</c> for the real dtypes it can print.</summary>

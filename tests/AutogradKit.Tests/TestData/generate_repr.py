@@ -1,0 +1,407 @@
+#!/usr/bin/python3
+"""Generates repr.json: PyTorch's own repr() of several hundred tensors, each rebuildable in C#.
+
+Run with the PyTorch 1.13 at /usr/bin/python3:  python3 generate_repr.py  (writes repr.json next to this file).
+
+Each case: dtype, shape, how to build the values ("values": flattened row-major, floats as Python repr strings;
+or "arange": [start, step] meaning torch.arange(numel, dtype=float64) * step + start, then .to(dtype); or "randn":
+{"seed", "shapes", "pick"} meaning torch.manual_seed(seed) then torch.randn of each shape in turn, keeping number
+"pick"), an optional "view" applied after building, print options, requires_grad, an optional "grad_fn" operation,
+"parameter" (null, or the requires_grad of a torch.nn.Parameter wrapping the result),
+the expected repr, and what PyTorch's _add_suffixes received ("body", "suffixes") so a test can add the
+device='cuda:0' suffix exactly as PyTorch would on a CUDA tensor.
+
+"formats" lists Python's '{:.Nf}' / '{:.Ne}' texts of single doubles, for the number-formatting helpers.
+"""
+import json
+import math
+import os
+import random
+
+import torch
+import torch._tensor_str as ts
+
+DTYPES = {
+    "float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+    "int64": torch.int64, "int32": torch.int32, "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+FLOATS = ["float64", "float32", "float16", "bfloat16"]
+INTS = ["int64", "int32", "int16", "int8", "uint8"]
+
+# Capture what _str_intern hands to _add_suffixes.
+_captured = {}
+_orig_add_suffixes = ts._add_suffixes
+
+
+def _recording_add_suffixes(tensor_str, suffixes, indent, force_newline):
+    _captured["body"] = tensor_str
+    _captured["suffixes"] = list(suffixes)
+    return _orig_add_suffixes(tensor_str, suffixes, indent, force_newline)
+
+
+ts._add_suffixes = _recording_add_suffixes
+
+VIEWS = {
+    None: lambda t: t,
+    "transpose": lambda t: t.transpose(-1, -2),
+    "step2": lambda t: t[::2],
+    "narrow1": lambda t: t[1:],
+    "expand3": lambda t: t.unsqueeze(0).expand(3, *t.shape),
+}
+
+GRAD_FNS = {
+    "mul_self": lambda x: x * x,
+    "add_self": lambda x: x + x,
+    "sum": lambda x: x.sum(),
+    "neg": lambda x: -x,
+    "add1_pow2": lambda x: (x + 1).pow(2),
+    "t": lambda x: x.t(),
+    "relu": lambda x: x.relu(),
+    "sub_self": lambda x: x - x,
+    "div_self": lambda x: x / x,
+}
+
+
+def float_str(v):
+    return repr(float(v))
+
+
+def build(dtype, shape, values=None, arange=None, randn=None):
+    dt = DTYPES[dtype]
+    numel = math.prod(shape)
+    if randn is not None:
+        torch.manual_seed(randn["seed"])
+        made = [torch.randn(*s) for s in randn["shapes"]]
+        return made[randn["pick"]].to(dt)
+    if arange is not None:
+        base = torch.arange(numel, dtype=torch.float64) * arange[1] + arange[0]
+        return base.reshape(shape).to(dt)
+    if dtype == "bool":
+        return torch.tensor(values, dtype=torch.bool).reshape(shape)
+    if dtype in INTS:
+        return torch.tensor(values, dtype=torch.int64).reshape(shape).to(dt)
+    return torch.tensor([float(v) for v in values], dtype=torch.float64).reshape(shape).to(dt)
+
+
+def stored_values(t):
+    flat = t.reshape(-1)
+    if t.dtype == torch.bool:
+        return [bool(v) for v in flat.tolist()]
+    if not t.dtype.is_floating_point:
+        return [int(v) for v in flat.tolist()]
+    return [float_str(v) for v in flat.double().tolist()]
+
+
+cases = []
+names = set()
+
+
+def add(name, dtype, shape, values=None, arange=None, randn=None, view=None, precision=4, threshold=1000,
+        edgeitems=3, linewidth=80, sci_mode=None, requires_grad=False, grad_fn=None, parameter=None):
+    assert name not in names, name
+    names.add(name)
+    shape = list(shape)
+    base = build(dtype, shape, values, arange, randn)
+    entry = {"name": name, "dtype": dtype, "shape": shape}
+    if arange is not None:
+        entry["arange"] = [float_str(arange[0]), float_str(arange[1])]
+    else:
+        entry["values"] = stored_values(base)
+        if randn is not None:
+            entry["randn"] = randn
+    t = VIEWS[view](base)
+    if requires_grad or grad_fn:
+        t = t.detach().requires_grad_(True)
+    if grad_fn:
+        t = GRAD_FNS[grad_fn](t)
+    if parameter is not None:
+        t = torch.nn.Parameter(t, requires_grad=parameter)
+    entry.update({"view": view, "grad_fn": grad_fn, "requires_grad": requires_grad, "parameter": parameter,
+                  "options": {"precision": precision, "threshold": threshold, "edgeitems": edgeitems,
+                              "linewidth": linewidth, "sci_mode": sci_mode}})
+    torch.set_printoptions(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth,
+                           sci_mode=sci_mode)
+    try:
+        _captured.clear()
+        entry["expected"] = repr(t)
+        entry["body"] = _captured["body"]
+        entry["suffixes"] = _captured["suffixes"]
+    finally:
+        torch.set_printoptions(profile="default", sci_mode=None)
+    cases.append(entry)
+
+
+rng = random.Random(1234)
+gen = torch.Generator().manual_seed(1234)
+
+
+def normal_values(n, scale=1.0):
+    return (torch.randn(n, generator=gen, dtype=torch.float64) * scale).tolist()
+
+
+def int_values(dtype, n):
+    lo, hi = {"int64": (-10**6, 10**6), "int32": (-10**5, 10**5), "int16": (-3000, 3000), "int8": (-128, 127),
+              "uint8": (0, 255)}[dtype]
+    return [rng.randint(lo, hi) for _ in range(n)]
+
+
+def values_for(dtype, n, scale=1.0):
+    if dtype == "bool":
+        return [rng.random() < 0.5 for _ in range(n)]
+    if dtype in INTS:
+        return int_values(dtype, n)
+    return normal_values(n, scale)
+
+
+# 1. Every dtype, every rank.
+SHAPES = [[], [1], [5], [2, 3], [2, 3, 4], [2, 1, 2, 3], [1, 1], [3, 1]]
+for dtype in DTYPES:
+    for shape in SHAPES:
+        add(f"{dtype}_rank{len(shape)}_{'x'.join(map(str, shape)) or 'scalar'}", dtype, shape,
+            values_for(dtype, math.prod(shape)))
+
+# 2. Empty tensors.
+for dtype in DTYPES:
+    for shape in [[0], [0, 3], [2, 0], [2, 0, 3]]:
+        add(f"empty_{dtype}_{'x'.join(map(str, shape))}", dtype, shape, [])
+add("empty_float32_0x0", "float32", [0, 0], [])
+add("empty_float32_requires_grad", "float32", [0], [], requires_grad=True)
+add("empty_float64_requires_grad_2d", "float64", [0, 2], [], requires_grad=True)
+
+# 3. Integral floats.
+INTEGRAL = {
+    "small": [1, 2, 3], "negative": [-1, 100, 5], "zeros": [0, 0, 0], "ratio1000": [1000, 1],
+    "ratio1001": [1001, 1], "max1e8": [1e8, 1], "over1e8": [1e9, 1], "big": [123456789, 2], "with_zero": [0, 4, -2],
+    "eye_like": [4, 2, 2, 2], "single": [7], "minus_zero": [-0.0, 3], "large_pow2": [2.0 ** 40, 1],
+}
+for key, vals in INTEGRAL.items():
+    for dtype in ["float32", "float64"]:
+        add(f"integral_{key}_{dtype}", dtype, [len(vals)], vals)
+add("integral_half", "float16", [4], [1, 2, 2048, -8])
+add("integral_bfloat16", "bfloat16", [3], [1, 256, -4])
+add("integral_2d", "float32", [2, 3], [1, 2, 3, 40, 50, 600])
+
+# 4. Mixed magnitudes and the sci-mode thresholds.
+MIXED = {
+    "tiny_and_one": [1e-5, 1.0], "min_1e-4": [1e-4, 0.5], "below_1e-4": [9e-5, 0.5], "ratio_just_over": [0.001, 1.0001],
+    "ratio_exact": [0.001, 1.0], "big_fraction": [1e10, 1.5], "mixed": [123456.789, 0.001], "wide": [1e-8, 1e8],
+    "huge": [1.5e30, -2.25e-30], "just_fixed": [99999999.5, 1.5], "neg_mixed": [-1e-5, 3.25, -100.5],
+    "subnormal_f64": [5e-324, 1.0], "max_f64": [1.7976931348623157e308, 1.0], "tiny_all": [1.5e-7, 2.5e-7],
+}
+for key, vals in MIXED.items():
+    add(f"mixed_{key}_float64", "float64", [len(vals)], vals)
+    if all(abs(v) < 3e38 and (v == 0 or abs(v) > 1e-38) for v in vals):
+        add(f"mixed_{key}_float32", "float32", [len(vals)], vals)
+add("mixed_2d_sci", "float32", [2, 2], [1e-6, 2.5, -3.75e3, 1e5])
+add("mixed_half_sci", "float16", [3], [0.0001, 1000.0, 60000.0])
+add("mixed_bfloat16_sci", "bfloat16", [3], [1e-6, 1.0, 1e20])
+
+# 5. sci_mode forced.
+FORCED = {
+    "fraction": [0.5, 1.25, -3.125], "integral": [1, 2, 300], "integral_big": [1, 1e9], "mixed": [1e-5, 1.0],
+    "zeros": [0, 0], "nan_only": [math.nan, math.nan], "with_inf": [1.5, math.inf, -2.0], "huge": [1e30, 1.0],
+}
+for key, vals in FORCED.items():
+    for sci in [True, False]:
+        add(f"sci_{'on' if sci else 'off'}_{key}", "float64", [len(vals)], vals, sci_mode=sci)
+add("sci_on_2d_float32", "float32", [2, 3], [0.1, 0.2, 0.3, 10, 20, 30], sci_mode=True)
+add("sci_off_2d_float32_tiny", "float32", [2, 2], [1e-6, 1e-7, 1.0, 2.0], sci_mode=False)
+add("sci_on_precision2", "float32", [3], [1.0, 2.5, 3.14159], sci_mode=True, precision=2)
+add("sci_off_summarized", "float64", [40], arange=[1e-6, 1e-3], sci_mode=False, threshold=10)
+
+# 6. Precision, including ties that Python rounds half to even.
+PREC_VALUES = [0.125, 0.375, 2.5, -0.625, 1.0 / 3.0, 2.675, 0.5, 1.5]
+for p in [0, 1, 2, 3, 4, 6, 8, 10]:
+    add(f"precision{p}_float64", "float64", [len(PREC_VALUES)], PREC_VALUES, precision=p)
+    add(f"precision{p}_float32_random", "float32", [5], normal_values(5), precision=p)
+    add(f"precision{p}_sci", "float64", [3], [1e-7, 0.125, 12345.678], precision=p)
+add("precision0_integral", "float32", [3], [1, 2, 3], precision=0)
+add("precision2_ties_sci", "float64", [3], [1.125e-7, 1.375, 2.5e10], precision=2)
+
+# 7. nan and inf.
+NONFINITE = {
+    "mixed": [math.nan, 1.5, math.inf, -math.inf], "all_nan": [math.nan, math.nan, math.nan],
+    "inf_pair": [math.inf, -math.inf], "int_mode_nan": [math.nan, 1.0, 2.0], "inf_tiny": [math.inf, 1e-5],
+    "nan_big": [math.nan, 1e10, 1.0], "single_nan": [math.nan], "neg_inf_int": [-math.inf, -3.0, 100.0],
+    "nan_zero": [math.nan, 0.0], "nan_fraction_wide": [math.nan, -123.456, 0.001],
+}
+for key, vals in NONFINITE.items():
+    for dtype in ["float32", "float64", "float16", "bfloat16"]:
+        add(f"nonfinite_{key}_{dtype}", dtype, [len(vals)], vals)
+add("nonfinite_all_nan_2d", "float32", [2, 2], [math.nan] * 4)
+add("nonfinite_scalar_nan", "float32", [], [math.nan])
+add("nonfinite_scalar_inf", "float64", [], [math.inf])
+add("nonfinite_scalar_neg_inf", "float16", [], [-math.inf])
+
+# 8. Negative numbers and negative zero.
+add("negative_zero_alone", "float32", [1], [-0.0])
+add("negative_zero_scalar", "float32", [], [-0.0])
+add("negative_zero_mixed", "float32", [3], [-0.0, 0.0, 1.0])
+add("negative_zero_fraction", "float64", [3], [-0.0, 0.5, -0.25])
+add("negative_rounds_to_zero", "float64", [3], [-0.00001, 0.5, 1.0], sci_mode=False)
+add("negative_values", "float32", [2, 3], [-1.5, -2.25, -3.0, -0.001, -100.0, -7.5])
+add("negative_ints", "int64", [4], [-1, -22, -333, 4444])
+
+# 9. Large integers.
+add("int64_extremes", "int64", [3], [2 ** 63 - 1, -2 ** 63, 0])
+add("int64_big", "int64", [2, 2], [10 ** 15, -10 ** 12, 7, -8])
+add("int32_extremes", "int32", [2], [2 ** 31 - 1, -2 ** 31])
+add("int16_extremes", "int16", [2], [2 ** 15 - 1, -2 ** 15])
+add("int8_extremes", "int8", [3], [127, -128, 0])
+add("uint8_extremes", "uint8", [3], [255, 0, 17])
+add("int64_scalar", "int64", [], [-42])
+add("uint8_scalar", "uint8", [], [200])
+add("float64_big_integral", "float64", [2], [2.0 ** 60, 3.0])
+
+# 10. Summarisation.
+add("summary_default_2000", "float32", [2000], arange=[0.0, 0.5])
+add("summary_default_1001_int", "int64", [1001], arange=[0.0, 1.0])
+add("summary_default_1000_int_not", "int64", [1000], arange=[0.0, 1.0])
+add("summary_default_100x100", "float32", [100, 100], arange=[-5000.0, 1.0])
+add("summary_default_10x20x30", "float32", [10, 20, 30], arange=[0.0, 0.001])
+add("summary_default_1000x1000", "float32", [1000, 1000], arange=[0.0, 1.0])
+add("summary_default_bool", "bool", [1200], [i % 3 == 0 for i in range(1200)])
+add("summary_2x1000", "float64", [2, 1000], arange=[0.0, 0.25])
+for threshold in [0, 5, 10, 100]:
+    for edge in [1, 2, 3, 5]:
+        add(f"summary_t{threshold}_e{edge}_1d", "float32", [20], arange=[-10.0, 1.0], threshold=threshold,
+            edgeitems=edge)
+        add(f"summary_t{threshold}_e{edge}_2d", "int64", [7, 8], arange=[0.0, 3.0], threshold=threshold,
+            edgeitems=edge)
+        add(f"summary_t{threshold}_e{edge}_3d", "float64", [3, 4, 5], arange=[0.0, 0.125], threshold=threshold,
+            edgeitems=edge)
+add("summary_e0_1d", "float32", [8], arange=[0.0, 1.0], threshold=4, edgeitems=0)
+add("summary_scalar_threshold0", "float32", [], [3.5], threshold=0)
+add("summary_4d", "float32", [4, 5, 6, 7], arange=[0.0, 1.0], threshold=100, edgeitems=1)
+add("summary_10x1x10", "int32", [10, 1, 10], arange=[0.0, 1.0], threshold=10, edgeitems=2)
+add("summary_sci_outside_edges", "float64", [30], [1e-9 if 5 <= i < 25 else float(i) for i in range(30)],
+    threshold=10, edgeitems=2)
+add("summary_nan_outside_edges", "float32", [30], [math.nan if 5 <= i < 25 else i + 0.5 for i in range(30)],
+    threshold=10, edgeitems=2)
+add("summary_requires_grad", "float32", [3000], arange=[0.0, 0.001], requires_grad=True)
+add("summary_float16", "float16", [1500], arange=[0.0, 1.0])
+add("summary_bfloat16_2d", "bfloat16", [50, 50], arange=[0.0, 0.5])
+add("summary_uint8", "uint8", [1100], [i % 256 for i in range(1100)])
+
+# 11. Line wrapping (rows and suffixes).
+for lw in [1, 10, 20, 40, 60, 80, 120, 200]:
+    add(f"wrap_lw{lw}_1d", "float32", [30], arange=[0.0, 1.25], linewidth=lw)
+    add(f"wrap_lw{lw}_2d", "float64", [3, 20], arange=[-30.0, 1.0], linewidth=lw)
+    add(f"wrap_lw{lw}_suffixes", "float64", [6], [1.5, -2.5, 3.5, 4.5, 5.5, 6.5], linewidth=lw, requires_grad=True)
+    add(f"wrap_lw{lw}_int16", "int16", [25], arange=[0.0, 7.0], linewidth=lw)
+add("wrap_summary_1d", "float32", [2000], arange=[0.0, 1.0], linewidth=30)
+add("wrap_long_1d_default", "float32", [100], arange=[0.0, 0.1])
+add("wrap_bool_1d", "bool", [40], [i % 2 == 0 for i in range(40)])
+add("wrap_suffix_exact", "float16", [11], arange=[0.0, 1.0], requires_grad=True)
+add("wrap_empty_suffixes", "int8", [0, 3], [], linewidth=20)
+
+# 12. Bool tensors.
+add("bool_scalar_true", "bool", [], [True])
+add("bool_scalar_false", "bool", [], [False])
+add("bool_all_true", "bool", [3], [True, True, True])
+add("bool_2d", "bool", [2, 2], [True, False, False, True])
+add("bool_3d", "bool", [2, 2, 2], [True, False] * 4)
+
+# 13. The tutorial notebook's tensors.
+add("notebook_x_ones", "float32", [5], [1.0] * 5)
+add("notebook_y_zeros", "float32", [3], [0.0] * 3)
+eye = torch.eye(5)
+add("notebook_first_call", "float32", [5, 5], (2 * (eye + 1)).reshape(-1).tolist())
+add("notebook_second_call", "float32", [5, 5], (4 * (eye + 1)).reshape(-1).tolist())
+add("notebook_eye_requires_grad", "float32", [5, 5], eye.reshape(-1).tolist(), requires_grad=True)
+add("notebook_w", "float32", [5, 3], randn={"seed": 0, "shapes": [[5, 3], [3]], "pick": 0}, requires_grad=True)
+add("notebook_b", "float32", [3], randn={"seed": 0, "shapes": [[5, 3], [3]], "pick": 1}, requires_grad=True)
+add("randn_seed0_5x3", "float32", [5, 3], randn={"seed": 0, "shapes": [[5, 3]], "pick": 0})
+add("randn_seed42_4x4", "float32", [4, 4], randn={"seed": 42, "shapes": [[4, 4]], "pick": 0})
+add("randn_seed0_3x4x5", "float32", [3, 4, 5], randn={"seed": 0, "shapes": [[3, 4, 5]], "pick": 0})
+add("randn_seed1_float64", "float64", [6], randn={"seed": 1, "shapes": [[6]], "pick": 0})
+torch.manual_seed(0)
+w = torch.randn(5, 3, requires_grad=True)
+b = torch.randn(3, requires_grad=True)
+z = torch.matmul(torch.ones(5), w) + b
+loss = torch.nn.functional.binary_cross_entropy_with_logits(z, torch.zeros(3))
+loss.backward()
+add("notebook_w_grad", "float32", [5, 3], w.grad.reshape(-1).tolist())
+add("notebook_b_grad", "float32", [3], b.grad.tolist())
+add("notebook_z_values", "float32", [3], z.detach().tolist())
+
+# 14. Non-contiguous views.
+add("view_transpose_2d", "float32", [3, 4], arange=[0.0, 0.5], view="transpose")
+add("view_transpose_3d", "int64", [2, 3, 4], arange=[0.0, 1.0], view="transpose")
+add("view_step2", "float64", [9, 2], arange=[0.0, 1.5], view="step2")
+add("view_narrow1", "int32", [4, 3], arange=[0.0, 1.0], view="narrow1")
+add("view_expand", "float32", [2, 2], [1.5, 2.5, 3.5, 4.5], view="expand3")
+add("view_transpose_summary", "float32", [50, 40], arange=[0.0, 1.0], view="transpose")
+add("view_step2_summary", "float64", [60, 30], arange=[0.0, 0.5], view="step2", threshold=100)
+add("view_transpose_bool", "bool", [2, 3], [True, False, True, True, False, False], view="transpose")
+add("view_narrow_half", "float16", [3, 2], [0.5, 1.5, 2.5, 3.5, 4.5, 5.5], view="narrow1")
+
+# 15. requires_grad leaves.
+add("requires_grad_scalar", "float32", [], [2.5], requires_grad=True)
+add("requires_grad_1d", "float32", [3], [1.0, 2.0, 3.0], requires_grad=True)
+add("requires_grad_2d", "float32", [2, 2], [0.1, 0.2, 0.3, 0.4], requires_grad=True)
+add("requires_grad_float64", "float64", [2], [1.0, 2.0], requires_grad=True)
+add("requires_grad_float16", "float16", [2], [0.5, 1.0], requires_grad=True)
+add("requires_grad_bfloat16_2d", "bfloat16", [2, 3], [0.5, 1.0, 1.5, 2.0, 2.5, 3.0], requires_grad=True)
+add("requires_grad_nan", "float32", [2], [math.nan, 1.0], requires_grad=True)
+
+# nn.Parameter: its own __repr__ adds a header line.
+add("parameter_1d", "float32", [2], [1.5, 2.0], parameter=True)
+add("parameter_empty_float64", "float64", [0, 2], [], parameter=True)
+add("parameter_no_grad", "float32", [2], [1.0, 1.0], parameter=False)
+add("parameter_2d_int_valued", "float32", [2, 2], [1.0, 2.0, 3.0, 4.0], parameter=True)
+
+# 16. grad_fn (the names come from GradFn, enabled after integration).
+GRAD_INPUT = [0.5, -1.5, 2.0, 3.25]
+for key in GRAD_FNS:
+    shape = [2, 2]
+    add(f"grad_fn_{key}", "float32", shape, GRAD_INPUT, grad_fn=key)
+add("grad_fn_sum_float64", "float64", [4], GRAD_INPUT, grad_fn="sum")
+add("grad_fn_mul_self_wrap", "float64", [12], arange=[0.5, 1.0], grad_fn="mul_self", linewidth=40)
+
+# 17. Random tensors with random options.
+for i in range(120):
+    dtype = rng.choice(list(DTYPES))
+    rank = rng.randint(0, 4)
+    shape = [rng.randint(1, 6) for _ in range(rank)]
+    n = math.prod(shape)
+    if dtype in FLOATS:
+        style = rng.choice(["normal", "wide", "integral", "special", "tiny", "big"])
+        if style == "normal":
+            vals = normal_values(n, 10.0 ** rng.randint(-2, 3))
+        elif style == "wide":
+            vals = [v * 10.0 ** rng.randint(-6, 6) for v in normal_values(n)]
+        elif style == "integral":
+            vals = [float(rng.randint(-500, 500)) for _ in range(n)]
+        elif style == "special":
+            vals = [rng.choice([math.nan, math.inf, -math.inf, 0.0, -0.0, rng.uniform(-5, 5)]) for _ in range(n)]
+        elif style == "tiny":
+            vals = normal_values(n, 1e-5)
+        else:
+            vals = normal_values(n, 1e9 if dtype not in ("float16",) else 1e4)
+    else:
+        vals = values_for(dtype, n)
+    options = dict(precision=rng.choice([0, 1, 2, 3, 4, 4, 4, 6, 8]), threshold=rng.choice([1000, 1000, 10, 30]),
+                   edgeitems=rng.choice([1, 2, 3, 3]), linewidth=rng.choice([80, 80, 40, 60, 100]),
+                   sci_mode=rng.choice([None, None, None, True, False]))
+    add(f"random_{i:03d}_{dtype}_{'x'.join(map(str, shape)) or 'scalar'}", dtype, shape, vals,
+        requires_grad=dtype in FLOATS and rng.random() < 0.2, **options)
+
+# Python's number formatting of single doubles.
+FORMAT_VALUES = [0.0, -0.0, 0.125, 0.375, 2.5, 0.5, 1.5, -0.5, 1e-5, -1e-5, 1e10, 1e22, 1e30, 1e100, 1e-100, 5e-324,
+                 1.7976931348623157e308, 2.675, 1.0 / 3.0, 123456789.125, 9.5, 99.5, 0.05, 0.15, 0.25, 1e16, 1e15 + 0.5,
+                 math.nan, math.inf, -math.inf, 4.0, -7.0, 1.0e-4, 9.99995, 9.9999500001, 0.00049999999]
+FORMAT_VALUES += normal_values(30, 1000.0)
+FORMAT_VALUES += [v * 10.0 ** rng.randint(-20, 20) for v in normal_values(30)]
+formats = []
+for v in FORMAT_VALUES:
+    for p in [0, 1, 2, 4, 8, 12]:
+        formats.append({"value": float_str(v), "precision": p, "fixed": ("{:.%df}" % p).format(v),
+                        "scientific": ("{:.%de}" % p).format(v)})
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "repr.json")
+with open(out, "w") as f:
+    json.dump({"generator": "generate_repr.py", "torch": torch.__version__, "cases": cases, "formats": formats}, f,
+              indent=1)
+print(f"{len(cases)} cases, {len(formats)} formats -> {out}")
