@@ -12,6 +12,7 @@ Scalar overload (MulBackward1). The "scalar overload" cases call that same Scala
 through torch.ops.aten, so their expectations also come from PyTorch itself.
 """
 import json
+import re
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,9 @@ _SQUEEZE_RENUMBERED = {"SqueezeBackward3": "SqueezeBackward4"}
 OVERRIDES = {
     "matmul_1d_2d": _SQUEEZE_RENUMBERED,
     "notebook_z": _SQUEEZE_RENUMBERED,
+    "dot:notebook_loss": _SQUEEZE_RENUMBERED,
+    "dot:notebook_z_unnamed": _SQUEEZE_RENUMBERED,
+    "dot:notebook_z_root_named": _SQUEEZE_RENUMBERED,
     "notebook_loss": _SQUEEZE_RENUMBERED,
     "reshape": {"ReshapeAliasBackward0": "ViewBackward0"},
 }
@@ -148,6 +152,110 @@ def apply_overrides(case, nodes):
     return nodes
 
 
+# torchviz's make_dot (torchviz 0.0.2, MIT), transcribed with a stand-in for python-graphviz's Digraph so
+# that no package beyond torch is needed; the emitted text follows python-graphviz's source format
+# (tab-indented lines, attributes sorted, IDs quoted only when they must be). One deliberate difference:
+# torchviz's label line break is a raw newline inside the quoted label; we write DOT's \n escape, which
+# Graphviz draws the same way, so every DOT statement stays on one line. Node ids are id() values, so the
+# data keeps them normalised to n0, n1, ... in order of first appearance (the C# test does the same).
+class _Digraph:
+    _ID = re.compile(r"([a-zA-Z_][a-zA-Z0-9_]*|-?(\.[0-9]+|[0-9]+(\.[0-9]*)?))$")
+
+    def __init__(self):
+        self.body = []
+        self.size = None
+
+    @classmethod
+    def quote(cls, s):
+        if not cls._ID.match(s) or s.lower() in ("node", "edge", "graph", "digraph", "subgraph", "strict"):
+            return '"%s"' % s.replace('"', '\\"')
+        return s
+
+    def node(self, name, label, **attrs):
+        extra = "".join(" %s=%s" % (k, self.quote(v)) for k, v in sorted(attrs.items()))
+        self.body.append("\t%s [label=%s%s]" % (name, self.quote(label.replace("\n", "\\n")), extra))
+
+    def edge(self, tail, head, **attrs):
+        extra = "".join(" %s=%s" % (k, self.quote(v)) for k, v in sorted(attrs.items()))
+        self.body.append("\t%s -> %s%s" % (tail, head, " [%s]" % extra.strip() if extra else ""))
+
+    def source(self):
+        return ("digraph {\n\tgraph [size=%s]\n" % self.quote(self.size)
+                + "\tnode [align=left fontname=monospace fontsize=10 height=0.2 ranksep=0.1 shape=box style=filled]\n"
+                + "".join(line + "\n" for line in self.body) + "}\n")
+
+
+def make_dot(var, params=None):
+    param_map = {id(v): k for k, v in params.items()} if params is not None else {}
+    dot = _Digraph()
+    seen = set()
+
+    def size_to_str(size):
+        return "(" + (", ").join(["%d" % v for v in size]) + ")"
+
+    def get_var_name(var, name=None):
+        if not name:
+            name = param_map[id(var)] if id(var) in param_map else ""
+        return "%s\n %s" % (name, size_to_str(var.size()))
+
+    def add_nodes(fn):
+        if fn in seen:
+            return
+        seen.add(fn)
+        dot.node(str(id(fn)), str(type(fn).__name__))
+        if hasattr(fn, "variable"):
+            var = fn.variable
+            seen.add(var)
+            dot.node(str(id(var)), get_var_name(var), fillcolor="lightblue")
+            dot.edge(str(id(var)), str(id(fn)))
+        if hasattr(fn, "next_functions"):
+            for u in fn.next_functions:
+                if u[0] is not None:
+                    dot.edge(str(id(u[0])), str(id(fn)))
+                    add_nodes(u[0])
+
+    def add_base_tensor(var, color="darkolivegreen1"):
+        if var in seen:
+            return
+        seen.add(var)
+        dot.node(str(id(var)), get_var_name(var), fillcolor=color)
+        if var.grad_fn:
+            add_nodes(var.grad_fn)
+            dot.edge(str(id(var.grad_fn)), str(id(var)))
+
+    add_base_tensor(var)
+    # resize_graph(dot): size_per_element=0.15, min_size=12
+    size = max(12, len(dot.body) * 0.15)
+    dot.size = str(size) + "," + str(size)
+    return dot.source()
+
+
+def normalise_ids(text):
+    ids = {}
+    return re.sub(r"(?m)(?<=\t)\d+|(?<=-> )\d+", lambda m: ids.setdefault(m.group(0), "n%d" % len(ids)), text)
+
+
+def dot_cases():
+    x, y, w, b, z = notebook()
+    loss = F.binary_cross_entropy_with_logits(z, y)
+    o = operands()
+    chain = o["x"]
+    for _ in range(100):
+        chain = chain * o["y"]
+    def case(name, names, root, params):
+        text = normalise_ids(make_dot(root, params))
+        for old, new in OVERRIDES.get("dot:" + name, {}).items():
+            text = text.replace("[label=%s]" % old, "[label=%s]" % new)
+        return {"name": name, "names": names, "dot": text}
+
+    return [
+        case("notebook_loss", ["w", "b"], loss, {"w": w, "b": b}),
+        case("notebook_z_unnamed", [], z, None),
+        case("notebook_z_root_named", ["z", "w"], z, {"z": z, "w": w}),
+        case("chain_100_mul", ["x", "y"], chain, {"x": o["x"], "y": o["y"]}),
+    ]
+
+
 def main():
     cases = []
     for name, (expression, build) in CASES.items():
@@ -155,7 +263,7 @@ def main():
         cases.append({"name": name, "python": expression, "root_shape": list(root.shape),
                       "nodes": apply_overrides(name, walk(root))})
     data = {"generator": "generate_graphs.py", "torch_version": torch.__version__,
-            "overrides": OVERRIDES, "cases": cases}
+            "overrides": OVERRIDES, "cases": cases, "dot_cases": dot_cases()}
     with open("graphs.json", "w") as f:
         json.dump(data, f, indent=1)
         f.write("\n")
