@@ -1,0 +1,208 @@
+using System.Text.Json;
+using AutogradKit.Tests.Support;
+using NUnit.Framework;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit.Tests.Functional;
+
+public class AutogradFunctionalTests
+{
+    private static IEnumerable<TestCaseData> Cases() => DeviceCases.Cross(FunctionalData.CaseRows(), FunctionalData.CaseName);
+
+    [TestCaseSource(nameof(Cases))]
+    public void Functional_MatchesPyTorch(string deviceName, int index)
+    {
+        Device device = DeviceCases.Device(deviceName);
+        JsonElement c = FunctionalData.Cases[index];
+        string kind = c.GetProperty("kind").GetString()!;
+        string name = c.GetProperty("function").GetString()!;
+        bool createGraph = c.GetProperty("create_graph").GetBoolean();
+        bool multi = c.GetProperty("multi").GetBoolean();
+        Tensor[] inputs = c.GetProperty("inputs").EnumerateArray()
+            .Select(t => FunctionalData.ToTensor(t, device).requires_grad_(createGraph)).ToArray();
+        Tensor[]? v = c.TryGetProperty("v", out JsonElement vj) ? vj.EnumerateArray().Select(t => FunctionalData.ToTensor(t, device)).ToArray() : null;
+
+        Tensor? output = null;
+        Tensor[] results;
+        if (!multi)
+        {
+            Func<Tensor, Tensor> f = FunctionalData.Function(name, device);
+            Tensor x = inputs[0];
+            switch (kind)
+            {
+                case "jacobian": results = [Autograd.Functional.Jacobian(f, x, createGraph)]; break;
+                case "hessian": results = [Autograd.Functional.Hessian(f, x, createGraph)]; break;
+                case "vjp": { var r = Autograd.Functional.Vjp(f, x, v?[0], createGraph); output = r.Output; results = [r.Vjp]; break; }
+                case "jvp": { var r = Autograd.Functional.Jvp(f, x, v?[0], createGraph); output = r.Output; results = [r.Jvp]; break; }
+                case "hvp": { var r = Autograd.Functional.Hvp(f, x, v![0], createGraph); output = r.Output; results = [r.Hvp]; break; }
+                case "vhp": { var r = Autograd.Functional.Vhp(f, x, v![0], createGraph); output = r.Output; results = [r.Vhp]; break; }
+                default: throw new ArgumentException(kind);
+            }
+        }
+        else
+        {
+            Func<Tensor[], Tensor> f = FunctionalData.Function2(name);
+            switch (kind)
+            {
+                case "jacobian": results = Autograd.Functional.Jacobian(f, inputs, createGraph); break;
+                case "hessian": results = Autograd.Functional.Hessian(f, inputs, createGraph).SelectMany(r => r).ToArray(); break;
+                case "vjp": { var r = Autograd.Functional.Vjp(f, inputs, null, createGraph); output = r.Output; results = r.Vjp; break; }
+                case "jvp": { var r = Autograd.Functional.Jvp(f, inputs, v, createGraph); output = r.Output; results = [r.Jvp]; break; }
+                case "hvp": { var r = Autograd.Functional.Hvp(f, inputs, v!, createGraph); output = r.Output; results = r.Hvp; break; }
+                case "vhp": { var r = Autograd.Functional.Vhp(f, inputs, v!, createGraph); output = r.Output; results = r.Vhp; break; }
+                default: throw new ArgumentException(kind);
+            }
+        }
+
+        JsonElement[] expected = c.GetProperty("expected").EnumerateArray().ToArray();
+        Assert.That(results, Has.Length.EqualTo(expected.Length));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            AssertClose(results[i], FunctionalData.ToTensor(expected[i], device), $"result {i}");
+            if (!createGraph)
+            {
+                Assert.That(results[i].requires_grad, Is.False, $"result {i} requires_grad");
+            }
+        }
+        if (c.TryGetProperty("output", out JsonElement o))
+        {
+            AssertClose(output!, FunctionalData.ToTensor(o, device), "output");
+        }
+        if (createGraph && c.TryGetProperty("second", out JsonElement second))
+        {
+            Tensor total = results.Select(r => r.sum()).Aggregate((a, b) => a + b);
+            Tensor?[] g = Autograd.Grad([total], inputs, allowUnused: true);
+            JsonElement[] s = second.EnumerateArray().ToArray();
+            for (int i = 0; i < s.Length; i++)
+            {
+                if (s[i].ValueKind == JsonValueKind.Null)
+                {
+                    Assert.That(g[i], Is.Null);
+                }
+                else
+                {
+                    AssertClose(g[i]!, FunctionalData.ToTensor(s[i], device), $"second derivative {i}");
+                }
+            }
+        }
+        foreach (Tensor x in inputs)
+        {
+            Assert.That(x.grad, Is.Null, "no .grad left on the inputs");
+            Assert.That(x.requires_grad, Is.EqualTo(createGraph), "requires_grad unchanged");
+        }
+    }
+
+    internal static void AssertClose(Tensor actual, Tensor expected, string what)
+    {
+        Assert.That(actual.shape, Is.EqualTo(expected.shape), what + " shape");
+        Assert.That(torch.allclose(actual.detach().to_type(ScalarType.Float64), expected, rtol: 1e-7, atol: 1e-9), Is.True,
+            $"{what}: {actual.detach().cpu().ToString(torch.julia)} vs {expected.cpu().ToString(torch.julia)}");
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void Jacobian_LeavesInputUntouched(string deviceName)
+    {
+        Device device = DeviceCases.Device(deviceName);
+        Tensor x = torch.tensor(new[] { 1.0, 2.0, 3.0 }, device: device);
+        Tensor y = torch.tensor(new[] { 1.0, 2.0, 3.0 }, device: device, requires_grad: true);
+        y.grad = torch.full(3, 7.0, dtype: ScalarType.Float64, device: device);
+        Tensor before = x.clone();
+
+        Tensor jx = Autograd.Functional.Jacobian(t => t * t, x);
+        Tensor jy = Autograd.Functional.Jacobian(t => t * t, y, createGraph: true);
+
+        Assert.That(x.requires_grad, Is.False);
+        Assert.That(x.grad, Is.Null);
+        Assert.That(torch.allclose(x, before, rtol: 0, atol: 0), Is.True);
+        Assert.That(y.requires_grad, Is.True);
+        Assert.That(y.is_leaf, Is.True);
+        Assert.That(y.grad!.data<double>().ToArray(), Is.EqualTo(new[] { 7.0, 7.0, 7.0 }));
+        Assert.That(jx.requires_grad, Is.False);
+        Assert.That(jy.requires_grad, Is.True, "createGraph keeps the result differentiable with respect to y");
+        jx.Dispose();
+        Assert.That(x.IsInvalid, Is.False, "the result is no alias of the input");
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void Jacobian_VectorizeAgreesWithLoop(string deviceName)
+    {
+        Device device = DeviceCases.Device(deviceName);
+        torch.manual_seed(1);
+        Tensor w1 = torch.randn(5, 4, dtype: ScalarType.Float64, device: device);
+        Tensor w2 = torch.randn(3, 5, dtype: ScalarType.Float64, device: device);
+        // Works on a vector or a batch of vectors (last dimension).
+        Tensor F(Tensor x) => torch.tanh(torch.tanh(x.matmul(w1.t())).matmul(w2.t()));
+        Tensor x = torch.randn(4, dtype: ScalarType.Float64, device: device);
+
+        Tensor loop = Autograd.Functional.Jacobian(F, x);
+        Tensor vec = Autograd.Functional.Jacobian(F, x, vectorize: true);
+
+        Assert.That(vec.shape, Is.EqualTo(new long[] { 3, 4 }));
+        Assert.That(torch.allclose(loop, vec, rtol: 1e-12, atol: 1e-12), Is.True);
+
+        Tensor[] multiLoop = Autograd.Functional.Jacobian(xs => xs[0] * xs[1], [x, x * 2]);
+        Tensor[] multiVec = Autograd.Functional.Jacobian(xs => xs[0] * xs[1], [x, x * 2], vectorize: true);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.That(torch.allclose(multiLoop[i], multiVec[i]), Is.True);
+        }
+        Tensor xg = x.clone().requires_grad_(true);
+        Tensor vg = Autograd.Functional.Jacobian(F, xg, createGraph: true, vectorize: true);
+        Tensor lg = Autograd.Functional.Jacobian(F, xg, createGraph: true);
+        Tensor[] gv = Autograd.Grad([vg.sum()], [xg])!;
+        Tensor[] gl = Autograd.Grad([lg.sum()], [xg])!;
+        Assert.That(torch.allclose(gv[0], gl[0], rtol: 1e-10, atol: 1e-12), Is.True);
+        Assert.That(xg.grad, Is.Null);
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void Jacobian_VectorizeOnUnbatchedFunction_ThrowsArgumentException(string deviceName)
+    {
+        Tensor x = torch.ones(3, dtype: ScalarType.Float64, device: DeviceCases.Device(deviceName));
+        var e = Assert.Throws<ArgumentException>(() => Autograd.Functional.Jacobian(t => t.sum().unsqueeze(0) * t.sum(), x, vectorize: true));
+        Assert.That(e!.Message, Does.Contain("leading batch dimension"));
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void Functional_Errors_HavePyTorchMessages(string deviceName)
+    {
+        Device device = DeviceCases.Device(deviceName);
+        Tensor v3 = torch.tensor(new[] { 0.5, -1.2, 2.0 }, device: device);
+        Tensor xa = torch.tensor(new[] { 0.5, -1.0, 2.0 }, device: device);
+        Tensor ya = torch.tensor(new[] { 1.5, 0.25, -0.75 }, device: device);
+        Tensor Square(Tensor x) => x * x;
+        Tensor Xy2(Tensor[] xs) => (xs[0] * xs[1] * xs[1]).sum();
+        Tensor ones(long n) => torch.ones(n, dtype: ScalarType.Float64, device: device);
+
+        void Arg(string key, Action call) =>
+            Assert.That(Assert.Throws<ArgumentException>(call)!.Message, Does.StartWith(FunctionalData.Message(key)), key);
+        void Auto(string key, Action call) =>
+            Assert.That(Assert.Throws<AutogradException>(call)!.Message, Is.EqualTo(FunctionalData.Message(key)), key);
+
+        Arg("vjp_v_none", () => Autograd.Functional.Vjp(Square, v3));
+        Arg("vjp_v_size", () => Autograd.Functional.Vjp(Square, v3, ones(4)));
+        Arg("jvp_v_none", () => Autograd.Functional.Jvp(Square, v3));
+        Arg("jvp_v_size_multi", () => Autograd.Functional.Jvp(Xy2, [xa, ya], [ones(3), ones(2)]));
+        Arg("jvp_v_len_multi", () => Autograd.Functional.Jvp(Xy2, [xa, ya], [ones(3)]));
+        Arg("hvp_not_single", () => Autograd.Functional.Hvp(Square, v3, ones(3)));
+        Arg("hessian_not_single", () => Autograd.Functional.Hessian(Square, v3));
+        Arg("strict_vectorize", () => Autograd.Functional.Jacobian(Square, v3, strict: true, vectorize: true));
+        Auto("strict_independent", () => Autograd.Functional.Jacobian(_ => ones(2), v3, strict: true));
+        Auto("strict_vjp_independent", () => Autograd.Functional.Vjp(xs => (xs[0] * 2).sum(), [xa, ya], strict: true));
+        Auto("strict_jacobian_unused_input", () => Autograd.Functional.Jacobian(xs => xs[0] * 2, [xa, ya], strict: true));
+        Auto("strict_hessian_linear", () => Autograd.Functional.Hessian(x => (3 * x).sum(), v3, strict: true));
+
+        Assert.Throws<ArgumentNullException>(() => Autograd.Functional.Jacobian(null!, v3));
+        Assert.Throws<ArgumentNullException>(() => Autograd.Functional.Jacobian(Square, (Tensor)null!));
+        Assert.Throws<ArgumentNullException>(() => Autograd.Functional.Hvp(Square, v3, null!));
+        Tensor disposed = ones(3);
+        disposed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => Autograd.Functional.Jacobian(Square, disposed));
+
+        // Non-strict: independent outputs give zeros, as in PyTorch.
+        Tensor[] j = Autograd.Functional.Jacobian(xs => xs[0] * 2, [xa, ya]);
+        Assert.That(j[1].shape, Is.EqualTo(new long[] { 3, 3 }));
+        Assert.That(j[1].count_nonzero().item<long>(), Is.Zero);
+    }
+}

@@ -1,0 +1,167 @@
+"""Expected torch.autograd.functional results from real PyTorch, for tests/AutogradKit.Tests/Functional.
+
+Run: /usr/bin/python3 generate_functional.py  (writes functional.json next to this file).
+Each function has the same definition, by name, in FunctionalTests.cs (a C# switch).
+"""
+import json
+import os
+import torch
+from torch.autograd import functional as F
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+
+W1 = torch.linspace(-1.0, 1.0, 12).reshape(4, 3)
+B1 = torch.linspace(-0.5, 0.5, 4)
+
+
+def fn(name):
+    return {
+        "cube_sum": lambda x: (x ** 3).sum(),
+        "sin_exp": lambda x: torch.sin(x) * torch.exp(x),
+        "square": lambda x: x * x,
+        "linear_tanh": lambda x: torch.tanh(W1 @ x + B1),
+        "matrix_power": lambda x: x @ x,
+        "log_softmax": lambda x: torch.log_softmax(x, 0),
+        "norm": lambda x: (x * x).sum().sqrt(),
+        "quartic": lambda x: (x ** 4).sum() + (x[0] * x[1]),
+        "linear": lambda x: 3 * x,
+    }[name]
+
+
+def fn2(name):
+    return {
+        "mul_sum": lambda x, y: (x * y).sum(),
+        "bilinear": lambda x, y: torch.tanh(x @ y),
+        "xy2": lambda x, y: (x * y * y).sum(),
+    }[name]
+
+
+def t(x):
+    return {"shape": list(x.shape), "data": [float(v) for v in x.detach().reshape(-1).tolist()]}
+
+
+inputs = {
+    "v3": torch.tensor([0.5, -1.2, 2.0]),
+    "v2": torch.tensor([0.3, 0.7]),
+    "m2": torch.tensor([[1.0, 2.0], [-0.5, 0.25]]),
+    "s": torch.tensor(0.7),
+}
+
+cases = []
+
+
+def add(kind, name, x, v=None, create_graph=False, multi=False):
+    case = {"kind": kind, "function": name, "create_graph": create_graph, "multi": multi}
+    if multi:
+        case["inputs"] = [t(a) for a in x]
+        f = fn2(name)
+        xx = tuple(a.clone().requires_grad_(create_graph) for a in x)
+    else:
+        case["inputs"] = [t(x)]
+        f = fn(name)
+        xx = x.clone().requires_grad_(create_graph)
+    if v is not None:
+        case["v"] = [t(a) for a in v] if isinstance(v, tuple) else [t(v)]
+    if kind == "jacobian":
+        r = F.jacobian(f, xx, create_graph=create_graph)
+    elif kind == "hessian":
+        r = F.hessian(f, xx, create_graph=create_graph)
+    elif kind == "vjp":
+        out, r = F.vjp(f, xx, v, create_graph=create_graph)
+        case["output"] = t(out)
+    elif kind == "jvp":
+        out, r = F.jvp(f, xx, v, create_graph=create_graph)
+        case["output"] = t(out)
+    elif kind == "hvp":
+        out, r = F.hvp(f, xx, v, create_graph=create_graph)
+        case["output"] = t(out)
+    elif kind == "vhp":
+        out, r = F.vhp(f, xx, v, create_graph=create_graph)
+        case["output"] = t(out)
+    if isinstance(r, tuple):
+        flat = []
+        for el in r:
+            if isinstance(el, tuple):
+                flat.extend(el)
+            else:
+                flat.append(el)
+        case["expected"] = [t(a) for a in flat]
+    else:
+        case["expected"] = [t(r)]
+    if create_graph:
+        # Second derivative through the result: d/dx of sum(result) (sum of all results' sums).
+        total = sum(a.sum() for a in (flat if isinstance(r, tuple) else [r]))
+        if total.requires_grad:
+            g = torch.autograd.grad(total, xx if isinstance(xx, tuple) else (xx,), allow_unused=True)
+            case["second"] = [t(a) if a is not None else None for a in g]
+    cases.append(case)
+
+
+for name, x in [("sin_exp", inputs["v3"]), ("square", inputs["m2"]), ("linear_tanh", inputs["v3"]),
+                ("matrix_power", inputs["m2"]), ("log_softmax", inputs["v3"]), ("cube_sum", inputs["v3"]),
+                ("linear", inputs["v2"]), ("sin_exp", inputs["s"])]:
+    add("jacobian", name, x)
+add("jacobian", "sin_exp", inputs["v3"], create_graph=True)
+add("jacobian", "linear_tanh", inputs["v3"], create_graph=True)
+for name, x in [("cube_sum", inputs["v3"]), ("norm", inputs["v3"]), ("quartic", inputs["v2"]), ("norm", inputs["m2"])]:
+    add("hessian", name, x)
+add("hessian", "cube_sum", inputs["v3"], create_graph=True)
+add("vjp", "linear_tanh", inputs["v3"], v=torch.tensor([1.0, -2.0, 0.5, 3.0]))
+add("vjp", "norm", inputs["v3"])
+add("vjp", "sin_exp", inputs["v3"], v=torch.tensor([0.1, 0.2, 0.3]), create_graph=True)
+add("jvp", "linear_tanh", inputs["v3"], v=torch.tensor([1.0, -2.0, 0.5]))
+add("jvp", "matrix_power", inputs["m2"], v=torch.tensor([[1.0, 0.0], [0.5, -1.0]]))
+add("jvp", "sin_exp", inputs["s"])
+add("jvp", "sin_exp", inputs["v3"], v=torch.tensor([0.1, 0.2, 0.3]), create_graph=True)
+add("hvp", "quartic", inputs["v2"], v=torch.tensor([1.0, -1.0]))
+add("hvp", "norm", inputs["v3"], v=torch.tensor([0.5, 0.5, 1.0]), create_graph=True)
+add("vhp", "quartic", inputs["v2"], v=torch.tensor([1.0, -1.0]))
+add("vhp", "cube_sum", inputs["v3"], v=torch.tensor([0.5, 0.5, 1.0]), create_graph=True)
+# Several inputs.
+xa, ya = torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1.5, 0.25, -0.75])
+add("jacobian", "mul_sum", (xa, ya), multi=True)
+add("jacobian", "bilinear", (inputs["m2"], torch.tensor([[0.2, -0.3], [0.4, 0.1]])), multi=True)
+add("hessian", "xy2", (xa, ya), multi=True)
+add("vjp", "xy2", (xa, ya), multi=True)
+add("jvp", "xy2", (xa, ya), v=(torch.ones(3), torch.tensor([1.0, 2.0, 3.0])), multi=True)
+add("hvp", "xy2", (xa, ya), v=(torch.ones(3), torch.tensor([1.0, 2.0, 3.0])), multi=True)
+add("vhp", "xy2", (xa, ya), v=(torch.ones(3), torch.tensor([1.0, 2.0, 3.0])), multi=True)
+
+# Messages, exactly as PyTorch raises them.
+messages = {}
+
+
+def msg(key, call):
+    try:
+        call()
+    except Exception as e:  # noqa: BLE001
+        messages[key] = str(e)
+    else:
+        raise AssertionError(key)
+
+
+xg = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+msg("grad_shape", lambda: torch.autograd.grad([xg * 2], [xg], [torch.ones(4)]))
+msg("grad_nonscalar", lambda: torch.autograd.grad([xg * 2], [xg]))
+msg("grad_no_grad_fn", lambda: torch.autograd.grad([torch.ones(3)], [xg], [torch.ones(3)]))
+msg("grad_input_no_grad", lambda: torch.autograd.grad([(xg * 2).sum()], [torch.ones(3)]))
+msg("grad_unused", lambda: torch.autograd.grad([(xg * 2).sum()], [xg, torch.ones(2, requires_grad=True)]))
+yg = (xg * xg).sum()
+torch.autograd.grad([yg], [xg])
+msg("grad_freed", lambda: torch.autograd.grad([yg], [xg]))
+msg("vjp_v_none", lambda: F.vjp(fn("square"), inputs["v3"]))
+msg("vjp_v_size", lambda: F.vjp(fn("square"), inputs["v3"], torch.ones(4)))
+msg("jvp_v_none", lambda: F.jvp(fn("square"), inputs["v3"]))
+msg("jvp_v_size_multi", lambda: F.jvp(fn2("xy2"), (xa, ya), (torch.ones(3), torch.ones(2))))
+msg("jvp_v_len_multi", lambda: F.jvp(fn2("xy2"), (xa, ya), (torch.ones(3),)))
+msg("hvp_not_single", lambda: F.hvp(fn("square"), inputs["v3"], torch.ones(3)))
+msg("hessian_not_single", lambda: F.hessian(fn("square"), inputs["v3"]))
+msg("strict_independent", lambda: F.jacobian(lambda x: torch.ones(2), inputs["v3"], strict=True))
+msg("strict_vectorize", lambda: F.jacobian(fn("square"), inputs["v3"], strict=True, vectorize=True))
+msg("strict_vjp_independent", lambda: F.vjp(lambda x, y: (x * 2).sum(), (xa, ya), strict=True))
+msg("strict_jacobian_unused_input", lambda: F.jacobian(lambda x, y: x * 2, (xa, ya), strict=True))
+msg("strict_hessian_linear", lambda: F.hessian(lambda x: (3 * x).sum(), inputs["v3"], strict=True))
+
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "functional.json"), "w") as fh:
+    json.dump({"torch": torch.__version__, "cases": cases, "messages": messages}, fh, indent=1)
