@@ -1,0 +1,93 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit;
+
+/// <summary>
+/// Checks once, with a case whose answer is known, that libtorch's hook ABI is the one <see cref="StdFunction"/>
+/// and <see cref="StdFunctionHooks"/> assume (libstdc++ <c>std::function</c> layout, sret return, move on register,
+/// clone/destroy bookkeeping), before any user hook is handed to libtorch.
+/// </summary>
+/// <remarks>Thread-safe; the check runs at most once per process.</remarks>
+internal static class HookAbi
+{
+    /// <summary>The libtorch this interop was written and verified against.</summary>
+    public const string VerifiedLibTorch = "libtorch 2.10.0 (TorchSharp 0.107.0), Linux x64, libstdc++";
+
+    private static readonly Lazy<Exception?> Failure = new(Verify, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when hooks cannot work here.</summary>
+    public static void EnsureVerified()
+    {
+        if (Failure.Value is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private static Exception? Verify()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            return new PlatformNotSupportedException($"Tensor hooks call libtorch's C++ API directly and are supported only with {VerifiedLibTorch}.");
+        }
+        try
+        {
+            return Check();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return Mismatch(e.Message, e);
+        }
+    }
+
+    private static Exception? Check()
+    {
+        int calls = 0;
+        float[]? seen = null;
+        long id;
+        uint index;
+        using (torch.NewDisposeScope())
+        using (torch.enable_grad())
+        {
+            Tensor x = torch.tensor(new float[] { 1, 2, 3 }, requires_grad: true);
+            Tensor y = x * x;
+            TensorHookHandle doubling = RegisterHookExtensions.Register(y, g =>
+            {
+                calls++;
+                seen = g.data<float>().ToArray();
+                return g * 2;
+            });
+            id = doubling.Id;
+            if (HookTable.References(id) != 1)
+            {
+                return Mismatch($"after _register_hook libtorch holds {HookTable.References(id)} copies of the hook, expected 1 (std::function move/clone/destroy bookkeeping)");
+            }
+            index = RegisterHookExtensions.Register(y, _ => null).Index;
+            if (index != 1)
+            {
+                return Mismatch($"_register_hook returned index {index} for the second hook, expected 1");
+            }
+            HookErrors.Run(() => y.sum().backward());
+            float[] grad = x.grad!.data<float>().ToArray();
+            if (calls != 1 || seen is null || !seen.SequenceEqual([1f, 1f, 1f]) || !grad.SequenceEqual([4f, 8f, 12f]))
+            {
+                return Mismatch($"a hook doubling the gradient of y = x * x at x = [1, 2, 3] was called {calls} time(s), saw [{string.Join(", ", seen ?? [])}] and gave x.grad = [{string.Join(", ", grad)}], expected 1, [1, 1, 1] and [4, 8, 12]");
+            }
+        }
+        GC.KeepAlive(index);
+        if (StdFunctionHooks.TypeInfoRequests != 0)
+        {
+            return Mismatch("libtorch asked a hook for its type_info");
+        }
+        if (HookTable.Contains(id))
+        {
+            return Mismatch("libtorch did not destroy its copies of a hook when the tensor and its graph were freed");
+        }
+        return null;
+    }
+
+    private static NotSupportedException Mismatch(string what, Exception? inner = null) =>
+        new($"Tensor hooks do not work with this libtorch: {what}. AutogradKit's hook interop was verified with {VerifiedLibTorch}.", inner);
+}

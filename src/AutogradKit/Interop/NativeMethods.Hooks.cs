@@ -1,0 +1,49 @@
+using System.Runtime.InteropServices;
+
+namespace AutogradKit;
+
+/// <summary>
+/// libtorch's C++ tensor-hook API (<c>at::TensorBase::_register_hook</c> / <c>remove_hook</c>), which TorchSharp
+/// does not expose, called through its Itanium-mangled exports. Every function here is non-throwing for the
+/// arguments AutogradKit passes (its callers check the preconditions libtorch would <c>TORCH_CHECK</c>), because a
+/// C++ exception crossing into managed frames ends the process.
+/// </summary>
+internal static unsafe partial class NativeMethods
+{
+    /// <summary>
+    /// <c>unsigned at::TensorBase::_register_hook(std::function&lt;at::TensorBase(const at::TensorBase&amp;)&gt;) const</c>.
+    /// <paramref name="self"/> is an <c>at::Tensor*</c>; <paramref name="hook"/> is the address of a caller-owned
+    /// 32-byte libstdc++ <c>std::function</c> passed by value (Itanium ABI: the caller destroys it after the call).
+    /// Returns the hook's index in the tensor's C++ hook list.
+    /// </summary>
+    [LibraryImport("torch_cpu", EntryPoint = "_ZNK2at10TensorBase14_register_hookESt8functionIFS0_RKS0_EE")]
+    internal static partial uint TensorBase_register_hook(IntPtr self, StdFunction* hook);
+
+    /// <summary><c>void at::TensorBase::remove_hook(unsigned) const</c>: sets the list's entry to an empty function.</summary>
+    [LibraryImport("torch_cpu", EntryPoint = "_ZNK2at10TensorBase11remove_hookEj")]
+    internal static partial void TensorBase_remove_hook(IntPtr self, uint index);
+
+    /// <summary><c>torch::autograd::Node* torch::autograd::impl::grad_fn_unsafe(const at::Tensor&amp;)</c>: the raw grad_fn, null for a leaf.</summary>
+    [LibraryImport("torch_cpu", EntryPoint = "_ZN5torch8autograd4impl14grad_fn_unsafeERKN2at6TensorE")]
+    internal static partial IntPtr Autograd_grad_fn_unsafe(IntPtr self);
+
+    /// <summary>TorchSharp's <c>new torch::Tensor(*t)</c>: a new owning handle to the same TensorImpl; null for an undefined tensor.</summary>
+    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_alias")]
+    internal static partial IntPtr THSTensor_alias(IntPtr tensor);
+
+    /// <summary>TorchSharp's <c>tensor->unsqueeze(dim)</c> as a new owning handle; null (with TorchSharp's last error set) on failure.</summary>
+    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_unsqueeze")]
+    internal static partial IntPtr THSTensor_unsqueeze(IntPtr tensor, long dim);
+
+    /// <summary>TorchSharp's last native error (cleared by reading it); null when there is none.</summary>
+    [LibraryImport("LibTorchSharp", EntryPoint = "THSTorch_get_and_reset_last_err")]
+    internal static partial IntPtr THSTorch_get_and_reset_last_err();
+
+    /// <summary>TorchSharp's <c>delete tensor</c>: releases one owning handle.</summary>
+    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_dispose")]
+    internal static partial void THSTensor_dispose(IntPtr tensor);
+
+    /// <summary>libstdc++'s <c>operator delete(void*)</c>: frees a <c>new</c>ed block without running a destructor.</summary>
+    [LibraryImport("libstdc++.so.6", EntryPoint = "_ZdlPv")]
+    internal static partial void OperatorDelete(IntPtr block);
+}
