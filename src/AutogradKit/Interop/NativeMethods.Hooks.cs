@@ -27,23 +27,10 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("torch_cpu", EntryPoint = "_ZN5torch8autograd4impl14grad_fn_unsafeERKN2at6TensorE")]
     internal static partial IntPtr Autograd_grad_fn_unsafe(IntPtr self);
 
-    /// <summary>TorchSharp's <c>new torch::Tensor(*t)</c>: a new owning handle to the same TensorImpl; null for an undefined tensor.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_alias")]
-    internal static partial IntPtr THSTensor_alias(IntPtr tensor);
-
     /// <summary>TorchSharp's <c>tensor->unsqueeze(dim)</c> as a new owning handle; null (with TorchSharp's last error set) on failure.</summary>
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_unsqueeze")]
     internal static partial IntPtr THSTensor_unsqueeze(IntPtr tensor, long dim);
 
-    /// <summary>TorchSharp's last native error (cleared by reading it); null when there is none.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTorch_get_and_reset_last_err")]
-    internal static partial IntPtr THSTorch_get_and_reset_last_err();
-
-    /// <summary>TorchSharp's <c>delete tensor</c>: releases one owning handle.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_dispose")]
-    internal static partial void THSTensor_dispose(IntPtr tensor);
-
-    /// <summary>libstdc++'s <c>operator delete(void*)</c>: frees a <c>new</c>ed block without running a destructor.</summary>
-    [LibraryImport("libstdc++.so.6", EntryPoint = "_ZdlPv")]
-    internal static partial void OperatorDelete(IntPtr block);
+    // THSTensor_alias and OperatorDelete (NativeMethods.Graph.cs), THSTorch_get_and_reset_last_err and
+    // THSTensor_dispose (NativeMethods.Tensors.cs) are declared once there (merge of the parallel branches).
 }

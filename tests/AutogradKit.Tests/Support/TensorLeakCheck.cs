@@ -67,7 +67,7 @@ public sealed class NoTensorLeaksAttribute : Attribute, ITestAction
     /// <inheritdoc />
     public void BeforeTest(ITest test)
     {
-        if (OptedOut(test))
+        if (Exemption(test) is { ParameterDriftOnly: false })
         {
             return;
         }
@@ -87,9 +87,14 @@ public sealed class NoTensorLeaksAttribute : Attribute, ITestAction
         }
         long undisposed = TensorLeakMonitor.ThreadUndisposed - before.Undisposed;
         long live = TensorLeakMonitor.SettledLiveCount() - before.Live;
+        if (Exemption(test) is { ParameterDriftOnly: true })
+        {
+            // TorchSharp's miscount adds to TotalCount only; a real leak on this thread is also undisposed here.
+            live = Math.Min(live, undisposed);
+        }
         if (live > 0)
         {
-            Assert.Fail($"{live} tensor(s) created by this test are still alive after it, after a full GC and the finalizers: something keeps a reference to them (a static, a hook, a closure, a fixture field). Dispose them, or mark the test [AllowTensorLeaks(\"why\")]. Thread statistics: {DisposeScopeManager.Statistics}");
+            Assert.Fail($"{live} tensor(s) created by this test are still alive after it, after a full GC and the finalizers: something keeps a reference to them (a static, a hook, a closure, a fixture field). Dispose them, or mark the test [AllowTensorLeaks(\"why\")]. If the test makes nn.Parameters or modules, see AllowTensorLeaksAttribute.TorchSharpParameterCount. Thread statistics: {DisposeScopeManager.Statistics}");
         }
         if (Strict && undisposed > 0)
         {
@@ -100,18 +105,34 @@ public sealed class NoTensorLeaksAttribute : Attribute, ITestAction
     // One baseline per (attribute, test): an assembly-wide and a fixture-level Strict check may wrap the same test.
     private string Key(ITest test) => $"{test.Id}/{System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(this)}";
 
-    private static bool OptedOut(ITest test) =>
-        test.Method?.GetCustomAttributes<AllowTensorLeaksAttribute>(true).Length > 0
-        || test.TypeInfo?.GetCustomAttributes<AllowTensorLeaksAttribute>(true).Length > 0;
+    private static AllowTensorLeaksAttribute? Exemption(ITest test) =>
+        test.Method?.GetCustomAttributes<AllowTensorLeaksAttribute>(true).FirstOrDefault()
+        ?? test.TypeInfo?.GetCustomAttributes<AllowTensorLeaksAttribute>(true).FirstOrDefault();
 }
 
 /// <summary>
 /// Exempts a test or fixture from <see cref="NoTensorLeaksAttribute"/>: for tests that keep tensors on purpose
 /// (a process-lifetime cache warmed on first use, a fixture's shared data). The reason is required.
 /// </summary>
+/// <remarks>
+/// TorchSharp 0.107 miscounts <see cref="TorchSharp.Modules.Parameter"/>: its constructor takes the handle of
+/// the tensor it is given (<c>MoveHandle</c>) without decrementing <see cref="torch.Tensor.TotalCount"/>, so
+/// every <c>new Parameter(t)</c> — and so every <c>nn.Linear</c> and other module with parameters — leaves
+/// <c>TotalCount</c> one higher forever, though nothing leaked. Tests that make parameters use
+/// <see cref="TorchSharpParameterCount"/> as the reason and, when they dispose what they create, set
+/// <see cref="ParameterDriftOnly"/>: the check then still fails on a tensor that is alive and was never
+/// disposed on the test's thread, and only TorchSharp's miscount is excused.
+/// </remarks>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false)]
 public sealed class AllowTensorLeaksAttribute(string reason) : Attribute
 {
+    /// <summary>The reason for tests that create <c>nn.Parameter</c>s or modules (see the remarks).</summary>
+    public const string TorchSharpParameterCount =
+        "TorchSharp's Parameter(Tensor) constructor moves the tensor's handle without decrementing Tensor.TotalCount: each parameter counts one tensor forever";
+
     /// <summary>Why this test may leave tensors alive.</summary>
     public string Reason { get; } = reason;
+
+    /// <summary>Excuse only TorchSharp's parameter miscount, not tensors that are alive and were never disposed.</summary>
+    public bool ParameterDriftOnly { get; set; }
 }
