@@ -16,10 +16,15 @@ namespace AutogradKit.Benchmarks;
 /// </summary>
 public static class Program
 {
-    /// <summary>Runs the benchmarks selected on the command line with <see cref="SuiteConfig"/>.</summary>
+    /// <summary>
+    /// Runs the benchmarks selected on the command line with <see cref="SuiteConfig"/>; <c>--smoke</c> runs each
+    /// once (BenchmarkDotNet's Dry job), to check that they all work without measuring anything.
+    /// </summary>
     public static int Main(string[] args)
     {
-        IEnumerable<Summary> summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, SuiteConfig.Create());
+        bool smoke = args.Contains("--smoke");
+        string[] rest = args.Where(a => a != "--smoke").ToArray();
+        IEnumerable<Summary> summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest, SuiteConfig.Create(smoke));
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     }
 }
@@ -31,10 +36,10 @@ public static class Program
 /// </summary>
 public static class SuiteConfig
 {
-    /// <summary>The suite's configuration.</summary>
-    public static IConfig Create()
+    /// <summary>The suite's configuration; <paramref name="smoke"/> runs each benchmark once instead.</summary>
+    public static IConfig Create(bool smoke = false)
     {
-        Job job = Job.Default
+        Job job = smoke ? Job.Dry.WithToolchain(InProcessEmitToolchain.Instance).WithId("Smoke") : Job.Default
             .WithToolchain(InProcessEmitToolchain.Instance)
             .WithLaunchCount(1)
             .WithWarmupCount(3)

@@ -77,7 +77,7 @@ public class TrainingStepBenchmarks
     /// <summary>
     /// Sub-benchmark: only the two gradient resets, raw (a managed wrapper per <c>.grad</c> read) …
     /// </summary>
-    [Benchmark]
+    [Benchmark(Baseline = true)]
     [BenchmarkCategory("ZeroGrad")]
     public void ZeroGrad_Raw()
     {
@@ -96,7 +96,7 @@ public class TrainingStepBenchmarks
     }
 
     /// <summary>Sub-benchmark: only the backward pass (forward included, it is needed to have a graph), raw …</summary>
-    [Benchmark]
+    [Benchmark(Baseline = true)]
     [BenchmarkCategory("ForwardBackward")]
     public void ForwardBackward_Raw()
     {

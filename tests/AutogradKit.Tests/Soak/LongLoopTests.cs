@@ -16,7 +16,7 @@ public class LongLoopTests
     private const long MiB = 1024 * 1024;
 
     [Test]
-    public void TrainingLoop_2000Steps_NoGrowthAndNoLiveTensors() => RunAndCheck(steps: 2_000, warmup: 500, allowedGrowth: 6 * MiB);
+    public void TrainingLoop_2000Steps_NoGrowthAndNoLiveTensors() => RunAndCheck(steps: 2_000, warmup: 500, allowedGrowth: 8 * MiB);
 
     [Test]
     [Explicit("soak: 100 000 steps, a minute or two; run on its own")]
