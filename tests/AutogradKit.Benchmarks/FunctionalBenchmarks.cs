@@ -108,6 +108,74 @@ public class FunctionalBenchmarks
         return torch.stack(rows).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Breakdown of the vectorized Jacobian: one forward of f on the unbatched input under no-grad — what a
+    /// generic Jacobian spends to learn the output's size before it can build the batch (the raw baseline knows it).
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("JacobianVectorized")]
+    public Tensor ProbeForward_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return net.F(net.X).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Breakdown of the Hessian: the raw loop, but with the gradient taken with respect to a view of x (as
+    /// functional.py's <c>_grad_preprocess</c> does for the inner Jacobian when <c>create_graph</c> is on).
+    /// libtorch's <c>backward(inputs)</c> calls <c>retain_grad()</c> on a non-leaf input, so each of the 64
+    /// second-order passes then also accumulates into that view's <c>.grad</c>.
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("Hessian")]
+    public Tensor HessianViewInput_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor xv = x.view_as(x);
+        Tensor s = net.FSum(xv);
+        torch.autograd.backward([s], create_graph: true, inputs: [xv]);
+        Tensor g = xv.grad!;
+        xv.grad = null;
+        var rows = new Tensor[Fixtures.TanhNetwork.N];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
+            rows[i] = x.grad!;
+            x.grad = null;
+        }
+        return torch.stack(rows).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Breakdown of the Hessian: the raw loop with all of functional.py's structure for
+    /// <c>hessian = jacobian(jacobian(f, create_graph=True))</c>: the gradient w.r.t. a view of x, then stacked,
+    /// viewed and aliased as the inner Jacobian's result, so every second-order pass runs through those nodes too.
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("Hessian")]
+    public Tensor HessianNested_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor xv = x.view_as(x);
+        Tensor s = net.FSum(xv);
+        torch.autograd.backward([s], create_graph: true, inputs: [xv]);
+        Tensor g = torch.stack([xv.grad!], 0).view(Fixtures.TanhNetwork.N).alias();
+        xv.grad = null;
+        var rows = new Tensor[Fixtures.TanhNetwork.N];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
+            rows[i] = x.grad!;
+            x.grad = null;
+        }
+        return torch.stack(rows).MoveToOuterDisposeScope();
+    }
+
 #if AK_GRAD
     // Scoped like the raw baselines, so that both free the function's temporaries the same way.
 

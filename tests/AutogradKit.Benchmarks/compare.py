@@ -51,6 +51,14 @@ ROWS = [
     ("Hessian of sum∘f, 64 (loop)", "FunctionalBenchmarks.Hessian_AutogradKit", "FunctionalBenchmarks.HessianBackwardLoop_Raw", True, "hessian_64", 1.03, None),
 ]
 
+# Breakdown rows: raw TorchSharp pieces that explain a gap (no target).
+BREAKDOWN = [
+    ("vectorize: one no-grad forward of f (the size probe)", "FunctionalBenchmarks.ProbeForward_Raw"),
+    ("Hessian raw loop, gradient taken w.r.t. a view of x", "FunctionalBenchmarks.HessianViewInput_Raw"),
+    ("Hessian raw loop with functional.py's nesting (view input, stack/view/alias)", "FunctionalBenchmarks.HessianNested_Raw"),
+    ("one P/Invoke (torch.is_grad_enabled)", "ScopeBenchmarks.IsGradEnabled_Raw"),
+]
+
 
 def fmt(us):
     if us is None:
@@ -88,3 +96,10 @@ for name, kit_key, raw_key, equivalent, py_key, max_raw, max_py in ROWS:
           f"{'—' if r_raw is None else f'{r_raw:.2f}×'} | {'—' if r_py is None else f'{r_py:.3f}×'} | "
           f"{'—' if a is None else f'{a} B'} | {', '.join(targets) or '—'} | "
           f"{'—' if not met else ('yes' if all(met) else 'NO')} |")
+
+print()
+print("| Breakdown (raw TorchSharp) | median | allocated |")
+print("|---|---:|---:|")
+for name, key in BREAKDOWN:
+    a = alloc.get(key)
+    print(f"| {name} | {fmt(net.get(key))} | {'—' if a is None else f'{a} B'} |")
