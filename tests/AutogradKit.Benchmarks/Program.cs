@@ -32,7 +32,7 @@ public static class Program
 /// <summary>
 /// One job for the whole suite, sized so that every benchmark finishes in about ten minutes on two cores:
 /// in-process (the libtorch natives and their load fix live in this project's output, and a generated
-/// child project would have to rebuild them), few warm-ups, 15 measured iterations of ~150 ms, medians shown.
+/// child project would have to rebuild them), 5 warm-ups, 25 measured iterations of ~250 ms, medians shown.
 /// </summary>
 public static class SuiteConfig
 {
@@ -42,9 +42,9 @@ public static class SuiteConfig
         Job job = smoke ? Job.Dry.WithToolchain(InProcessEmitToolchain.Instance).WithId("Smoke") : Job.Default
             .WithToolchain(InProcessEmitToolchain.Instance)
             .WithLaunchCount(1)
-            .WithWarmupCount(3)
-            .WithIterationCount(15)
-            .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(150))
+            .WithWarmupCount(5)
+            .WithIterationCount(25)
+            .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(250))
             .WithId("Suite");
         return ManualConfig.CreateEmpty()
             .AddJob(job)
