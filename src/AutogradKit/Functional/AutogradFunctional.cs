@@ -262,7 +262,9 @@ public static partial class Autograd
             {
                 result[i] = createGraph && inputs[i].requires_grad
                     ? inputs[i].view_as(inputs[i])
-                    : inputs[i].detach().requires_grad_(needGraph);
+                    // An integer input fails here in libtorch ("Only Tensors of floating point and complex dtype
+                    // can require gradients"): raised as AutogradException, as PyTorch raises it.
+                    : NativeErrors.Run(() => inputs[i].detach().requires_grad_(needGraph));
             }
             return result;
         }
@@ -660,7 +662,7 @@ public static partial class Autograd
                     long[] batchShape = [m, .. x.shape];
                     xs[k] = createGraph && x.requires_grad
                         ? x.unsqueeze(0).expand(batchShape)
-                        : x.detach().unsqueeze(0).expand(batchShape).contiguous().requires_grad_(true);
+                        : NativeErrors.Run(() => x.detach().unsqueeze(0).expand(batchShape).contiguous().requires_grad_(true));
                 }
                 yb = Call(f, xs, "jacobian")[0];
             }

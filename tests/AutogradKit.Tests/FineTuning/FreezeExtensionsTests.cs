@@ -5,6 +5,7 @@ using TorchSharp.Modules;
 
 namespace AutogradKit.Tests.FineTuning;
 
+[AllowTensorLeaks(AllowTensorLeaksAttribute.TorchSharpParameterCount)]
 public class FreezeExtensionsTests
 {
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]

@@ -1,0 +1,209 @@
+using BenchmarkDotNet.Attributes;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit.Benchmarks;
+
+/// <summary>
+/// (e) Jacobian and Hessian of the 64→64 two-layer tanh network (<see cref="Fixtures.TanhNetwork"/>).
+/// Raw baselines are what a TorchSharp user can write without aborting the process on a mistake:
+/// <c>torch.autograd.backward</c> with <c>inputs</c> (never <c>torch.autograd.grad</c>, which aborts on a
+/// libtorch error), one backward per output row, or one batched backward for the vectorized case.
+/// TorchSharp's own <c>torch.autograd.functional.jacobian</c> (built on <c>grad</c>) is measured too.
+/// </summary>
+public class FunctionalBenchmarks
+{
+    private Fixtures.TanhNetwork net = null!;
+
+    /// <summary>One thread; the network.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        Fixtures.OneThread();
+        net = new Fixtures.TanhNetwork();
+        using Tensor a = JacobianBackwardLoop_Raw();
+        using Tensor c = JacobianBatched_Raw();
+        if (!a.allclose(c, rtol: 1e-5, atol: 1e-6))
+        {
+            throw new InvalidOperationException("the raw Jacobians disagree");
+        }
+#if AK_GRAD
+        // Every path computes the same matrices, so that the timings compare the same work.
+        using Tensor kit = Jacobian_AutogradKit();
+        using Tensor kitVectorized = JacobianVectorized_AutogradKit();
+        using Tensor rawHessian = HessianBackwardLoop_Raw();
+        using Tensor kitHessian = Hessian_AutogradKit();
+        if (!kit.allclose(a, rtol: 1e-5, atol: 1e-6) || !kitVectorized.allclose(a, rtol: 1e-5, atol: 1e-6)
+            || !kitHessian.allclose(rawHessian, rtol: 1e-5, atol: 1e-6))
+        {
+            throw new InvalidOperationException("AutogradKit's Jacobian or Hessian differs from the raw TorchSharp one");
+        }
+#endif
+    }
+
+    /// <summary>Frees the network.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => net.Dispose();
+
+    /// <summary>64 backward passes with <c>retain_graph</c>, one a row, gradients read from <c>x.grad</c>.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("Jacobian")]
+    public Tensor JacobianBackwardLoop_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor y = net.F(x);
+        var rows = new Tensor[Fixtures.TanhNetwork.N];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            torch.autograd.backward([y], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
+            rows[i] = x.grad!;
+            x.grad = null;
+        }
+        return torch.stack(rows).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>TorchSharp's <c>torch.autograd.functional.jacobian</c>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Jacobian")]
+    public Tensor JacobianFunctional_TorchSharp()
+    {
+        using var scope = torch.NewDisposeScope();
+        return torch.autograd.functional.jacobian(net.F, net.X).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One backward for all rows: a batch of 64 copies of x, grad outputs = identity.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("JacobianVectorized")]
+    public Tensor JacobianBatched_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor xs = net.X.unsqueeze(0).expand(Fixtures.TanhNetwork.N, Fixtures.TanhNetwork.N).clone().requires_grad_(true);
+        Tensor ys = net.F(xs);
+        torch.autograd.backward([ys], [net.Eye], inputs: [xs]);
+        return xs.grad!.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Hessian of sum(f): one backward with <c>create_graph</c>, then 64 backward passes of the gradient.</summary>
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("Hessian")]
+    public Tensor HessianBackwardLoop_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor s = net.FSum(x);
+        torch.autograd.backward([s], create_graph: true, inputs: [x]);
+        Tensor g = x.grad!;
+        x.grad = null;
+        var rows = new Tensor[Fixtures.TanhNetwork.N];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
+            rows[i] = x.grad!;
+            x.grad = null;
+        }
+        return torch.stack(rows).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Breakdown of the vectorized Jacobian: one forward of f on the unbatched input under no-grad — what a
+    /// generic Jacobian spends to learn the output's size before it can build the batch (the raw baseline knows it).
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("JacobianVectorized")]
+    public Tensor ProbeForward_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return net.F(net.X).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Breakdown of the Hessian: the raw loop, but with the gradient taken with respect to a view of x (as
+    /// functional.py's <c>_grad_preprocess</c> does for the inner Jacobian when <c>create_graph</c> is on).
+    /// libtorch's <c>backward(inputs)</c> calls <c>retain_grad()</c> on a non-leaf input, so each of the 64
+    /// second-order passes then also accumulates into that view's <c>.grad</c>.
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("Hessian")]
+    public Tensor HessianViewInput_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor xv = x.view_as(x);
+        Tensor s = net.FSum(xv);
+        torch.autograd.backward([s], create_graph: true, inputs: [xv]);
+        Tensor g = xv.grad!;
+        xv.grad = null;
+        var rows = new Tensor[Fixtures.TanhNetwork.N];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
+            rows[i] = x.grad!;
+            x.grad = null;
+        }
+        return torch.stack(rows).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Breakdown of the Hessian: the raw loop with all of functional.py's structure for
+    /// <c>hessian = jacobian(jacobian(f, create_graph=True))</c>: the gradient w.r.t. a view of x, then stacked,
+    /// viewed and aliased as the inner Jacobian's result, so every second-order pass runs through those nodes too.
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("Hessian")]
+    public Tensor HessianNested_Raw()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor xv = x.view_as(x);
+        Tensor s = net.FSum(xv);
+        torch.autograd.backward([s], create_graph: true, inputs: [xv]);
+        Tensor g = torch.stack([xv.grad!], 0).view(Fixtures.TanhNetwork.N).alias();
+        xv.grad = null;
+        var rows = new Tensor[Fixtures.TanhNetwork.N];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
+            rows[i] = x.grad!;
+            x.grad = null;
+        }
+        return torch.stack(rows).MoveToOuterDisposeScope();
+    }
+
+#if AK_GRAD
+    // Scoped like the raw baselines, so that both free the function's temporaries the same way.
+
+    /// <summary><c>Autograd.Functional.Jacobian(f, x)</c>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Jacobian")]
+    public Tensor Jacobian_AutogradKit()
+    {
+        using var scope = torch.NewDisposeScope();
+        return Autograd.Functional.Jacobian(net.F, net.X).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><c>Autograd.Functional.Jacobian(f, x, vectorize: true)</c>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("JacobianVectorized")]
+    public Tensor JacobianVectorized_AutogradKit()
+    {
+        using var scope = torch.NewDisposeScope();
+        return Autograd.Functional.Jacobian(net.F, net.X, vectorize: true).MoveToOuterDisposeScope();
+    }
+
+    /// <summary><c>Autograd.Functional.Hessian(sum∘f, x)</c>.</summary>
+    [Benchmark]
+    [BenchmarkCategory("Hessian")]
+    public Tensor Hessian_AutogradKit()
+    {
+        using var scope = torch.NewDisposeScope();
+        return Autograd.Functional.Hessian(net.FSum, net.X).MoveToOuterDisposeScope();
+    }
+#endif
+}

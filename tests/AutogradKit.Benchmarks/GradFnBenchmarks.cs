@@ -1,0 +1,84 @@
+using BenchmarkDotNet.Attributes;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit.Benchmarks;
+
+/// <summary>
+/// (c) <c>GradFn</c> of a tensor and a full walk of the tutorial's graph. TorchSharp has no equivalent:
+/// the baseline is a trivial TorchSharp property read (<c>requires_grad</c>, one P/Invoke), for scale.
+/// </summary>
+[BenchmarkCategory("GradFn")]
+public class GradFnBenchmarks
+{
+    private Tensor x = null!;
+    private Tensor y = null!;
+    private Tensor w = null!;
+    private Tensor b = null!;
+    private Tensor loss = null!;
+
+    /// <summary>The tutorial's graph: loss = bce_with_logits(x @ w + b, y).</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        Fixtures.OneThread();
+        x = torch.ones(5);
+        y = torch.zeros(3);
+        w = torch.randn(5, 3, requires_grad: true);
+        b = torch.randn(3, requires_grad: true);
+        using Tensor z = torch.matmul(x, w) + b;
+        loss = nn.functional.binary_cross_entropy_with_logits(z, y);
+    }
+
+    /// <summary>Frees the tensors.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        foreach (Tensor t in (Tensor[])[x, y, w, b, loss])
+        {
+            t.Dispose();
+        }
+    }
+
+    /// <summary>For scale: <c>loss.requires_grad</c>.</summary>
+    [Benchmark(Baseline = true)]
+    public bool RequiresGradRead_Raw() => loss.requires_grad;
+
+#if AK_GRADFN
+    /// <summary><c>loss.GradFn</c>.</summary>
+    [Benchmark]
+    public object? GradFn_AutogradKit() => loss.GradFn;
+
+    /// <summary><c>loss.GradFn.Name</c>.</summary>
+    [Benchmark]
+    public string GradFnName_AutogradKit() => loss.GradFn!.Name;
+
+    /// <summary>Every node reachable from <c>loss.GradFn</c> through <c>NextFunctions</c>, each name read once.</summary>
+    [Benchmark]
+    public int GraphWalk_AutogradKit() => Walk(loss);
+
+    /// <summary>Depth-first walk, the same as <c>pytorch/bench_gradfn.py</c>'s.</summary>
+    public static int Walk(Tensor root)
+    {
+        var seen = new HashSet<GradFn>();
+        var stack = new Stack<GradFn?>();
+        stack.Push(root.GradFn);
+        int count = 0;
+        while (stack.Count > 0)
+        {
+            GradFn? fn = stack.Pop();
+            if (fn is null || !seen.Add(fn))
+            {
+                continue;
+            }
+            count++;
+            _ = fn.Name;
+            foreach (GradEdge edge in fn.NextFunctions)
+            {
+                stack.Push(edge.Function);
+            }
+        }
+        return count;
+    }
+#endif
+}

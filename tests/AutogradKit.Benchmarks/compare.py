@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Builds README's comparison table from a BenchmarkDotNet run and a PyTorch run.
+
+    python3 compare.py [BDN results dir] [pytorch results json]
+
+Defaults: ../../BenchmarkDotNet.Artifacts/results (what `dotnet run` at the repository root writes) and
+pytorch/results-pytorch.json (what pytorch/run_all.sh writes). Every number is a median of the run's
+iterations (BenchmarkDotNet) or repeats (timeit); ratios are of medians. Nothing here is typed in by hand.
+"""
+import glob
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+bdn_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "BenchmarkDotNet.Artifacts", "results")
+py_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "pytorch", "results-pytorch.json")
+
+net = {}
+alloc = {}
+for path in glob.glob(os.path.join(bdn_dir, "*-report-full*.json")):
+    with open(path) as f:
+        for b in json.load(f)["Benchmarks"]:
+            key = f'{b["Type"]}.{b["Method"]}'
+            stats = b.get("Statistics")
+            if stats:
+                net[key] = stats["Median"] / 1000.0  # ns -> us
+            mem = b.get("Memory") or {}
+            if "BytesAllocatedPerOperation" in mem:
+                alloc[key] = mem["BytesAllocatedPerOperation"]
+with open(py_path) as f:
+    py = {r["name"]: r["median_us"] for r in json.load(f)}
+
+# (row, AutogradKit, raw TorchSharp, raw is a true equivalent, PyTorch, max kit/raw, max kit/pytorch)
+ROWS = [
+    ("Training step (tutorial)", "TrainingStepBenchmarks.AutogradKit", "TrainingStepBenchmarks.RawTorchSharp", True, "training_step", 1.03, 1.00),
+    ("  ↳ forward + Backward", "TrainingStepBenchmarks.ForwardBackward_AutogradKit", "TrainingStepBenchmarks.ForwardBackward_Raw", True, None, 1.03, None),
+    ("  ↳ ZeroGrad ×2 vs grad.zero_() ×2", "TrainingStepBenchmarks.ZeroGrad_AutogradKit", "TrainingStepBenchmarks.ZeroGrad_Raw", True, None, 1.00, None),
+    ("NoGrad scope enter+exit", "ScopeBenchmarks.NoGrad_AutogradKit", "ScopeBenchmarks.NoGrad_Raw", True, "no_grad_scope", 1.03, None),
+    ("EnableGrad scope enter+exit", "ScopeBenchmarks.EnableGrad_AutogradKit", "ScopeBenchmarks.EnableGrad_Raw", True, "enable_grad_scope", 1.03, None),
+    ("InferenceMode scope enter+exit", "ScopeBenchmarks.InferenceMode_AutogradKit", "ScopeBenchmarks.InferenceMode_Raw", True, "inference_mode_scope", 1.03, None),
+    ("IsGradEnabled", "ScopeBenchmarks.IsGradEnabled_AutogradKit", "ScopeBenchmarks.IsGradEnabled_Raw", True, None, 1.03, None),
+    ("GradFn of a tensor", "GradFnBenchmarks.GradFn_AutogradKit", "GradFnBenchmarks.RequiresGradRead_Raw", False, "grad_fn_read", None, None),
+    ("GradFn.Name", "GradFnBenchmarks.GradFnName_AutogradKit", "GradFnBenchmarks.RequiresGradRead_Raw", False, "grad_fn_name", None, None),
+    ("Graph walk (6 nodes)", "GradFnBenchmarks.GraphWalk_AutogradKit", "GradFnBenchmarks.RequiresGradRead_Raw", False, "graph_walk", None, None),
+    ("Repr 30×30 float32", "ReprBenchmarks.Small_AutogradKit", "ReprBenchmarks.Small_RawToString", False, "repr_30x30", None, 0.10),
+    ("Repr 1000×1000 float32", "ReprBenchmarks.Large_AutogradKit", "ReprBenchmarks.Large_RawToString", False, "repr_1000x1000", None, None),
+    ("Jacobian 64→64 (loop)", "FunctionalBenchmarks.Jacobian_AutogradKit", "FunctionalBenchmarks.JacobianBackwardLoop_Raw", True, "jacobian_64", 1.03, 0.90),
+    ("  ↳ TorchSharp functional.jacobian", "FunctionalBenchmarks.JacobianFunctional_TorchSharp", "FunctionalBenchmarks.JacobianBackwardLoop_Raw", True, "jacobian_64", None, None),
+    ("Jacobian 64→64 vectorize", "FunctionalBenchmarks.JacobianVectorized_AutogradKit", "FunctionalBenchmarks.JacobianBatched_Raw", True, "jacobian_64_vectorize", 1.03, 0.50),
+    ("Hessian of sum∘f, 64 (loop)", "FunctionalBenchmarks.Hessian_AutogradKit", "FunctionalBenchmarks.HessianBackwardLoop_Raw", True, "hessian_64", 1.03, None),
+]
+
+# Breakdown rows: raw TorchSharp pieces that explain a gap (no target).
+BREAKDOWN = [
+    ("vectorize: one no-grad forward of f (the size probe)", "FunctionalBenchmarks.ProbeForward_Raw"),
+    ("Hessian raw loop, gradient taken w.r.t. a view of x", "FunctionalBenchmarks.HessianViewInput_Raw"),
+    ("Hessian raw loop with functional.py's nesting (view input, stack/view/alias)", "FunctionalBenchmarks.HessianNested_Raw"),
+    ("one P/Invoke (torch.is_grad_enabled)", "ScopeBenchmarks.IsGradEnabled_Raw"),
+]
+
+
+def fmt(us):
+    if us is None:
+        return "—"
+    if us < 1:
+        return f"{us * 1000:.1f} ns"
+    if us < 1000:
+        return f"{us:.2f} µs"
+    return f"{us / 1000:.3f} ms"
+
+
+def ratio(a, b):
+    return None if a is None or b is None else a / b
+
+
+print("| Benchmark | AutogradKit | raw TorchSharp | PyTorch 1.13 | Kit ÷ raw | Kit ÷ PyTorch | Kit alloc | Target | Met |")
+print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+for name, kit_key, raw_key, equivalent, py_key, max_raw, max_py in ROWS:
+    kit = net.get(kit_key)
+    raw = net.get(raw_key)
+    pyt = py.get(py_key) if py_key else None
+    r_raw = ratio(kit, raw)
+    r_py = ratio(kit, pyt)
+    targets = []
+    met = []
+    if max_raw is not None:
+        targets.append(f"≤ {max_raw:.2f}× raw")
+        met.append(r_raw is not None and r_raw <= max_raw)
+    if max_py is not None:
+        targets.append(f"≤ {max_py:.2f}× PyTorch")
+        met.append(r_py is not None and r_py <= max_py)
+    raw_cell = fmt(raw) + ("" if equivalent else " (scale)")
+    a = alloc.get(kit_key)
+    print(f"| {name} | {fmt(kit)} | {raw_cell} | {fmt(pyt)} | "
+          f"{'—' if r_raw is None else f'{r_raw:.2f}×'} | {'—' if r_py is None else f'{r_py:.3f}×'} | "
+          f"{'—' if a is None else f'{a} B'} | {', '.join(targets) or '—'} | "
+          f"{'—' if not met else ('yes' if all(met) else 'NO')} |")
+
+print()
+print("| Breakdown (raw TorchSharp) | median | allocated |")
+print("|---|---:|---:|")
+for name, key in BREAKDOWN:
+    a = alloc.get(key)
+    print(f"| {name} | {fmt(net.get(key))} | {'—' if a is None else f'{a} B'} |")

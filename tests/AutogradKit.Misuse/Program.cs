@@ -1,0 +1,78 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace AutogradKit.Misuse;
+
+/// <summary>
+/// Makes a few thousand wrong calls to AutogradKit, chosen at random with a fixed seed, and checks that each one
+/// either succeeds or throws a documented .NET exception, with a clean message, and leaves the thread's autograd
+/// state as it was. Prints <c>CALL n name</c> (flushed) before each call, so that when a native abort ends the
+/// process the parent can tell which call did it.
+/// </summary>
+/// <remarks>
+/// Usage: <c>dotnet AutogradKit.Misuse.dll [--seed N] [--calls N] [--abort-probe]</c>. Exit code 0 when every
+/// call behaved, 3 when some did not (listed on stdout), anything else is a crash.
+/// <c>--abort-probe</c> makes the one call this runner knows ends the process (TorchSharp's own
+/// <c>torch.autograd.grad</c> with an unused input), to prove that the parent notices.
+/// </remarks>
+public static class Program
+{
+    /// <summary>Runs the misuse loop.</summary>
+    public static int Main(string[] args)
+    {
+        int seed = 20261125;
+        int calls = 3000;
+        bool abortProbe = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--seed": seed = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--calls": calls = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--abort-probe": abortProbe = true; break;
+                default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+            }
+        }
+        NoCoreDumps();
+        torch.set_num_threads(1);
+        if (abortProbe)
+        {
+            Log("CALL 0 raw TorchSharp torch.autograd.grad with an unused input (aborts the process)");
+            using var a = torch.ones(2).requires_grad_(true);
+            using var unused = torch.ones(2).requires_grad_(true);
+            using var s = a.sum();
+            _ = torch.autograd.grad([s], [a, unused]);
+            Log("  survived (unexpected)");
+            return 0;
+        }
+        return new MisuseRunner(seed).Run(calls);
+    }
+
+    /// <summary>Writes a line and flushes it, so the parent sees it even if the next call aborts.</summary>
+    public static void Log(string line)
+    {
+        Console.Out.WriteLine(line);
+        Console.Out.Flush();
+    }
+
+    // An abort must not write a core file of libtorch's size into the working directory.
+    private static void NoCoreDumps()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        var zero = new RLimit();
+        _ = setrlimit(4 /* RLIMIT_CORE */, ref zero);
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int setrlimit(int resource, ref RLimit limit);
+}
