@@ -23,6 +23,9 @@ internal static class HookErrors
     private static readonly Lock Gate = new();
     private static readonly List<Pending> PendingErrors = [];
 
+    // PendingErrors.Count, readable without the lock: every backward pass asks, and almost always there is none.
+    private static volatile int s_pendingCount;
+
     /// <summary>Records an exception a hook threw on this thread.</summary>
     public static void Record(Exception error)
     {
@@ -33,6 +36,7 @@ internal static class HookErrors
                 PendingErrors.RemoveAt(0); // nobody claimed it; keep memory bounded
             }
             PendingErrors.Add(new Pending(Environment.CurrentManagedThreadId, ExceptionDispatchInfo.Capture(error)));
+            s_pendingCount = PendingErrors.Count;
         }
     }
 
@@ -92,10 +96,18 @@ internal static class HookErrors
     /// <summary>Forgets exceptions recorded on this thread by passes nobody reported (e.g. a direct TorchSharp backward).</summary>
     public static void DiscardPendingOfThisThread()
     {
-        int thread = Environment.CurrentManagedThreadId;
+        if (s_pendingCount != 0)
+        {
+            DiscardPendingOf(Environment.CurrentManagedThreadId);
+        }
+    }
+
+    private static void DiscardPendingOf(int thread)
+    {
         lock (Gate)
         {
             PendingErrors.RemoveAll(p => p.ThreadId == thread);
+            s_pendingCount = PendingErrors.Count;
         }
     }
 
@@ -103,9 +115,11 @@ internal static class HookErrors
     public static bool IsHookFailure(string nativeText) =>
         nativeText.Contains("hook '", StringComparison.Ordinal) && nativeText.Contains("has changed the size of value", StringComparison.Ordinal);
 
-    private static Pending? Take(bool allowOtherThreads)
+    private static Pending? Take(bool allowOtherThreads) =>
+        s_pendingCount == 0 ? null : TakeLocked(Environment.CurrentManagedThreadId, allowOtherThreads);
+
+    private static Pending? TakeLocked(int thread, bool allowOtherThreads)
     {
-        int thread = Environment.CurrentManagedThreadId;
         lock (Gate)
         {
             int index = PendingErrors.FindIndex(p => p.ThreadId == thread);
@@ -120,6 +134,7 @@ internal static class HookErrors
             Pending pending = PendingErrors[index];
             // Later records of the same pass (a second hook on another thread) would only be stale next time.
             PendingErrors.RemoveAll(p => p.ThreadId == pending.ThreadId);
+            s_pendingCount = PendingErrors.Count;
             return pending;
         }
     }

@@ -17,4 +17,8 @@ internal static partial class NativeMethods
         [MarshalAs(UnmanagedType.U1)] bool retainGraph,
         [MarshalAs(UnmanagedType.U1)] bool createGraph,
         IntPtr* inputs, long iLength);
+
+    /// <summary><c>tensor->backward()</c> inside TorchSharp's CATCH: the scalar backward that frees the graph.</summary>
+    [DllImport("LibTorchSharp", EntryPoint = "THSTensor_backward")]
+    internal static extern void THSTensor_backward(IntPtr tensor);
 }

@@ -53,10 +53,32 @@ public static class BackwardExtensions
             // torch.autograd.backward keeps the graph when asked to (Tensor.backward(create_graph: true) does not),
             // and PyTorch's retain_graph defaults to create_graph.
             bool retain = retainGraph || createGraph;
-            Tensor[] tensors = [t];
-            Tensor[]? gradients = gradient is null ? null : [gradient];
+            // The bridge's backward entry points catch libtorch's errors (torch::autograd::backward keeps the graph
+            // when asked to; Tensor.backward(create_graph: true) does not). Called directly: this is the training
+            // loop's hot path, and TorchSharp's managed wrappers allocate arrays and pins per call.
+            HookErrors.DiscardPendingOfThisThread();
+            unsafe
+            {
+                if (gradient is null && !retain)
+                {
+                    NativeMethods.THSTensor_backward(t.Handle);
+                }
+                else
+                {
+                    IntPtr output = t.Handle;
+                    IntPtr seed = gradient is null ? IntPtr.Zero : gradient.Handle;
+                    NativeMethods.THSAutograd_backward(&output, 1, gradient is null ? null : &seed, gradient is null ? 0 : 1, retain, createGraph, null, 0);
+                }
+            }
+            GC.KeepAlive(t);
+            GC.KeepAlive(gradient);
             // A hook's exception reaches the caller as itself; libtorch's errors as typed AutogradExceptions.
-            HookErrors.Run(() => torch.autograd.backward(tensors, gradients, retain, createGraph));
+            if (NativeMethods.TakeNativeError() is { } error)
+            {
+                HookErrors.ThrowPendingIfAny(new ExternalException(error));
+                throw NativeErrors.FromNativeText(error);
+            }
+            HookErrors.ThrowPendingIfAny();
         }
     }
 
