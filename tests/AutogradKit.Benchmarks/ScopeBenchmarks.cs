@@ -50,6 +50,36 @@ public class ScopeBenchmarks
     [BenchmarkCategory("IsGradEnabled")]
     public bool IsGradEnabled_AutogradKit() => Autograd.IsGradEnabled;
 
+    /// <summary>
+    /// Breakdown, no native call: a model of the bookkeeping a scope needs to detect a Dispose on the wrong
+    /// thread or out of nesting order (API.md requires both): a 48-byte scope object instead of TorchSharp's
+    /// 24-byte one, the current thread's id at open and at Dispose, and a thread-static "innermost scope" link
+    /// read and written at open and at Dispose.
+    /// </summary>
+    [Benchmark]
+    [BenchmarkCategory("NoGrad")]
+    public object? ScopeBookkeeping_Model()
+    {
+        var scope = new BookkeepingModel(Environment.CurrentManagedThreadId, innermost);
+        innermost = scope;
+        if (scope.ThreadId == Environment.CurrentManagedThreadId && ReferenceEquals(innermost, scope))
+        {
+            innermost = scope.Outer;
+        }
+        return scope;
+    }
+
+    [ThreadStatic]
+    private static BookkeepingModel? innermost;
+
+    private sealed class BookkeepingModel(int threadId, BookkeepingModel? outer)
+    {
+        public readonly BookkeepingModel? Outer = outer;
+        public readonly int ThreadId = threadId;
+        public readonly long Saved = threadId; // the state a scope saves and restores, as payload
+        public readonly IntPtr Guard = outer is null ? IntPtr.Zero : 1;
+    }
+
 #if AK_FOUNDATION
     /// <summary><c>using (Autograd.NoGrad()) { }</c>.</summary>
     [Benchmark]

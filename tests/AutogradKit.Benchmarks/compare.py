@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Builds README's comparison table from a BenchmarkDotNet run and a PyTorch run.
+"""Builds README's comparison table from a BenchmarkDotNet run and one or two PyTorch runs.
 
-    python3 compare.py [BDN results dir] [pytorch results json]
+    python3 compare.py [BDN results dir] [pytorch results json [second pytorch results json]]
+
+With two PyTorch files (run_bracketed.sh's before and after each .NET class), the PyTorch column is their
+mean and a column shows both, so that drift of the machine during the .NET run is visible.
 
 Defaults: ../../BenchmarkDotNet.Artifacts/results (what `dotnet run` at the repository root writes) and
 pytorch/results-pytorch.json (what pytorch/run_all.sh writes). Every number is a median of the run's
@@ -14,7 +17,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 bdn_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "BenchmarkDotNet.Artifacts", "results")
-py_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "pytorch", "results-pytorch.json")
+py_paths = sys.argv[2:] if len(sys.argv) > 2 else [os.path.join(HERE, "pytorch", "results-pytorch.json")]
 
 net = {}
 alloc = {}
@@ -28,8 +31,11 @@ for path in glob.glob(os.path.join(bdn_dir, "*-report-full*.json")):
             mem = b.get("Memory") or {}
             if "BytesAllocatedPerOperation" in mem:
                 alloc[key] = mem["BytesAllocatedPerOperation"]
-with open(py_path) as f:
-    py = {r["name"]: r["median_us"] for r in json.load(f)}
+py_runs = []
+for py_path in py_paths:
+    with open(py_path) as f:
+        py_runs.append({r["name"]: r["median_us"] for r in json.load(f)})
+py = {k: sum(run[k] for run in py_runs) / len(py_runs) for k in py_runs[0] if all(k in run for run in py_runs)}
 
 # (row, AutogradKit, raw TorchSharp, raw is a true equivalent, PyTorch, max kit/raw, max kit/pytorch)
 ROWS = [
@@ -57,6 +63,7 @@ BREAKDOWN = [
     ("Hessian raw loop, gradient taken w.r.t. a view of x", "FunctionalBenchmarks.HessianViewInput_Raw"),
     ("Hessian raw loop with functional.py's nesting (view input, stack/view/alias)", "FunctionalBenchmarks.HessianNested_Raw"),
     ("one P/Invoke (torch.is_grad_enabled)", "ScopeBenchmarks.IsGradEnabled_Raw"),
+    ("a scope's thread-affinity bookkeeping, modelled without native calls", "ScopeBenchmarks.ScopeBookkeeping_Model"),
 ]
 
 
@@ -74,8 +81,9 @@ def ratio(a, b):
     return None if a is None or b is None else a / b
 
 
-print("| Benchmark | AutogradKit | raw TorchSharp | PyTorch 1.13 | Kit ÷ raw | Kit ÷ PyTorch | Kit alloc | Target | Met |")
-print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+two = len(py_runs) == 2
+print("| Benchmark | AutogradKit | raw TorchSharp | PyTorch 1.13 |" + (" PyTorch before / after |" if two else "") + " Kit ÷ raw | Kit ÷ PyTorch | Kit alloc | Target | Met |")
+print("|---|---:|---:|---:|" + ("---:|" if two else "") + "---:|---:|---:|---|---|")
 for name, kit_key, raw_key, equivalent, py_key, max_raw, max_py in ROWS:
     kit = net.get(kit_key)
     raw = net.get(raw_key)
@@ -92,10 +100,13 @@ for name, kit_key, raw_key, equivalent, py_key, max_raw, max_py in ROWS:
         met.append(r_py is not None and r_py <= max_py)
     raw_cell = fmt(raw) + ("" if equivalent else " (scale)")
     a = alloc.get(kit_key)
-    print(f"| {name} | {fmt(kit)} | {raw_cell} | {fmt(pyt)} | "
+    drift = ""
+    if two:
+        drift = "— |" if not py_key else f"{fmt(py_runs[0].get(py_key))} / {fmt(py_runs[1].get(py_key))} |"
+    print(f"| {name} | {fmt(kit)} | {raw_cell} | {fmt(pyt)} |{' ' + drift if two else ''} "
           f"{'—' if r_raw is None else f'{r_raw:.2f}×'} | {'—' if r_py is None else f'{r_py:.3f}×'} | "
           f"{'—' if a is None else f'{a} B'} | {', '.join(targets) or '—'} | "
-          f"{'—' if not met else ('yes' if all(met) else 'NO')} |")
+          f"{'—' if not met or kit is None else ('yes' if all(met) else 'NO')} |")
 
 print()
 print("| Breakdown (raw TorchSharp) | median | allocated |")
