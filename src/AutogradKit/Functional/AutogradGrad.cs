@@ -192,12 +192,7 @@ public static partial class Autograd
                 NativeMethods.THSAutograd_backward(o, outputs.Length, g, grads.Length, retainGraph, createGraph, x, inputs.Length);
             }
             // A C# hook's exception reaches the caller as itself; libtorch's errors as typed AutogradExceptions.
-            if (NativeMethods.TakeNativeError() is { } error)
-            {
-                HookErrors.ThrowPendingIfAny(new System.Runtime.InteropServices.ExternalException(error));
-                throw NativeErrors.FromNativeText(error);
-            }
-            HookErrors.ThrowPendingIfAny();
+            HookErrors.ThrowAfterNativePass();
             for (int i = 0; i < inputs.Length; i++)
             {
                 results[i] = NativeMethods.THSTensor_grad(inputs[i]);

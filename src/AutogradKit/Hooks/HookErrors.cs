@@ -82,6 +82,21 @@ internal static class HookErrors
     }
 
     /// <summary>
+    /// After a pass run through a bridge call that catches libtorch's errors (<c>THSTensor_backward</c>,
+    /// <c>THSAutograd_backward</c>): rethrows a hook's exception as itself, else libtorch's error as the typed
+    /// <see cref="AutogradException"/>; does nothing after a clean pass.
+    /// </summary>
+    public static void ThrowAfterNativePass()
+    {
+        if (NativeMethods.TakeNativeError() is { } error)
+        {
+            ThrowPendingIfAny(new ExternalException(error));
+            throw NativeErrors.FromNativeText(error);
+        }
+        ThrowPendingIfAny();
+    }
+
+    /// <summary>
     /// Rethrows, with its original stack, the exception a hook threw during the pass that just ended on this
     /// thread; does nothing when there is none. Pass the native failure of that pass, if it failed, so that a
     /// hook exception recorded on one of libtorch's device threads (CUDA) is claimed too.

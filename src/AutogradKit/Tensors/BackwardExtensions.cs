@@ -73,12 +73,7 @@ public static class BackwardExtensions
             GC.KeepAlive(t);
             GC.KeepAlive(gradient);
             // A hook's exception reaches the caller as itself; libtorch's errors as typed AutogradExceptions.
-            if (NativeMethods.TakeNativeError() is { } error)
-            {
-                HookErrors.ThrowPendingIfAny(new ExternalException(error));
-                throw NativeErrors.FromNativeText(error);
-            }
-            HookErrors.ThrowPendingIfAny();
+            HookErrors.ThrowAfterNativePass();
         }
     }
 
