@@ -13,7 +13,7 @@ public static partial class Autograd
         get
         {
             LibTorchLoader.EnsureLoaded();
-            return torch.is_grad_enabled();
+            return NativeMethods.THSAutograd_isGradEnabled();
         }
     }
 }

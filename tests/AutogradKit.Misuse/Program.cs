@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace AutogradKit.Misuse;
 
@@ -23,6 +24,7 @@ public static class Program
         int seed = 20261125;
         int calls = 3000;
         bool abortProbe = false;
+        string? warningsProbe = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -30,6 +32,7 @@ public static class Program
                 case "--seed": seed = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--calls": calls = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--abort-probe": abortProbe = true; break;
+                case "--warnings-probe": warningsProbe = args[++i]; break;
                 default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
             }
         }
@@ -45,7 +48,46 @@ public static class Program
             Log("  survived (unexpected)");
             return 0;
         }
+        if (warningsProbe is not null)
+        {
+            return WarningsProbe(warningsProbe);
+        }
         return new MisuseRunner(seed).Run(calls);
+    }
+
+    /// <summary>
+    /// What libtorch prints on stderr around a create-graph gradient, for the parent to read (libtorch writes its
+    /// warnings to file descriptor 2, out of reach inside the process). <c>kit</c>: <c>Autograd.Grad</c> with
+    /// <c>createGraph</c> while a hook raises another c10 warning (an <c>out=</c> tensor of the wrong shape, which
+    /// libtorch resizes with a warning); <c>raw</c>: TorchSharp's own <c>backward(create_graph, inputs)</c>.
+    /// </summary>
+    private static int WarningsProbe(string mode)
+    {
+        using var x = torch.tensor(new[] { 1.0, 2.0 }).requires_grad_(true);
+        using var h = x * x;
+        using var s = (h * x).sum();
+        if (mode == "raw")
+        {
+            torch.autograd.backward([s], create_graph: true, inputs: [x]);
+            x.grad = null;
+        }
+        else
+        {
+            using IDisposable hook = h.RegisterHook(g =>
+            {
+                using var wrongShape = torch.zeros(1);
+                using var ones = torch.ones(2, 3);
+                ones.amax([0], false, wrongShape).Dispose();
+                return g;
+            });
+            Tensor?[] grads = Autograd.Grad([s], [x], createGraph: true);
+            foreach (Tensor? g in grads)
+            {
+                g?.Dispose();
+            }
+        }
+        Log("warnings probe done");
+        return 0;
     }
 
     /// <summary>Writes a line and flushes it, so the parent sees it even if the next call aborts.</summary>

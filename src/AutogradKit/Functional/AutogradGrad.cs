@@ -177,12 +177,23 @@ public static partial class Autograd
         bool succeeded = false;
         try
         {
+            bool cleared = false;
             for (int i = 0; i < inputs.Length; i++)
             {
-                NativeMethods.THSTensor_set_grad(inputs[i], IntPtr.Zero);
+                // Most inputs (every one of Functional's own leaves) have no .grad: nothing to set aside.
+                if (saved[i] != IntPtr.Zero)
+                {
+                    NativeMethods.THSTensor_set_grad(inputs[i], IntPtr.Zero);
+                    cleared = true;
+                }
             }
-            NativeMethods.ThrowIfNativeError();
+            if (cleared)
+            {
+                NativeMethods.ThrowIfNativeError();
+            }
             HookErrors.DiscardPendingOfThisThread();
+            // PyTorch's grad never prints libtorch's warning about backward(create_graph) and .grad cycles.
+            using (createGraph ? EngineWarningFilter.Install() : default)
             fixed (IntPtr* o = outputs)
             fixed (IntPtr* g = grads)
             fixed (IntPtr* x = inputs)

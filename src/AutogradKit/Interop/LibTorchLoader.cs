@@ -11,13 +11,26 @@ internal static class LibTorchLoader
 {
     private static readonly Lazy<Exception?> LoadFailure = new(TryLoad, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Throws <see cref="LibTorchLoadException"/> when libtorch cannot be loaded; cheap after the first call.</summary>
+    // Set once libtorch is known to be loaded; it never goes back. Read before the Lazy on every call because
+    // properties like Autograd.IsGradEnabled cost one P/Invoke and the Lazy's check alone added 40 % to them.
+    private static volatile bool s_loaded;
+
+    /// <summary>Throws <see cref="LibTorchLoadException"/> when libtorch cannot be loaded; one field read after the first call.</summary>
     public static void EnsureLoaded()
+    {
+        if (!s_loaded)
+        {
+            EnsureLoadedSlow();
+        }
+    }
+
+    private static void EnsureLoadedSlow()
     {
         if (LoadFailure.Value is { } failure)
         {
             throw failure;
         }
+        s_loaded = true;
     }
 
     private static Exception? TryLoad()

@@ -3,18 +3,28 @@ using System.Runtime.InteropServices;
 namespace AutogradKit;
 
 /// <summary>TorchSharp's bridge exports for grad mode, inference mode and anomaly mode (THSAutograd.cpp).</summary>
+/// <remarks>
+/// The three calls marked <see cref="SuppressGCTransitionAttribute"/> only read or write a thread-local flag in
+/// libtorch (no lock, no allocation, no callback, cannot throw), which is exactly what that attribute allows; it
+/// saves the GC mode switch that otherwise costs as much as the call itself, so that a grad-mode scope or
+/// <see cref="Autograd.IsGradEnabled"/> costs less than TorchSharp's own. Anomaly mode's setter may print a
+/// warning and the inference guard allocates, so those keep the normal transition.
+/// </remarks>
 internal static partial class NativeMethods
 {
     /// <summary><c>GradMode::is_enabled()</c>: this thread's grad mode.</summary>
+    [SuppressGCTransition]
     [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_isGradEnabled")]
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool THSAutograd_isGradEnabled();
 
     /// <summary><c>GradMode::set_enabled(enabled)</c> on this thread.</summary>
+    [SuppressGCTransition]
     [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_setGrad")]
     internal static partial void THSAutograd_setGrad([MarshalAs(UnmanagedType.U1)] bool enabled);
 
     /// <summary><c>InferenceMode::is_enabled()</c>: this thread's inference mode.</summary>
+    [SuppressGCTransition]
     [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_isInferenceModeEnabled")]
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool THSAutograd_isInferenceModeEnabled();

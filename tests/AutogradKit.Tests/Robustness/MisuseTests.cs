@@ -30,7 +30,8 @@ public class MisuseTests
         Assert.That(child.LastCall, Does.Contain("raw TorchSharp torch.autograd.grad with an unused input"), child.Describe());
     }
 
-    private static ChildResult RunChild(string arguments)
+    /// <summary>Runs the misuse runner with <paramref name="arguments"/>, collecting its stdout and stderr lines.</summary>
+    internal static ChildResult RunChild(string arguments)
     {
         string runner = typeof(MisuseTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "AutogradKit.Misuse").Value!;
@@ -63,7 +64,7 @@ public class MisuseTests
         return new ChildResult(process.ExitCode, lines, errors);
     }
 
-    private sealed record ChildResult(int ExitCode, List<string> Output, List<string> Errors)
+    internal sealed record ChildResult(int ExitCode, List<string> Output, List<string> Errors)
     {
         public string? LastCall => Output.LastOrDefault(l => l.StartsWith("CALL ", StringComparison.Ordinal));
 
