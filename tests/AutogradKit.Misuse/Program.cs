@@ -58,8 +58,9 @@ public static class Program
     /// <summary>
     /// What libtorch prints on stderr around a create-graph gradient, for the parent to read (libtorch writes its
     /// warnings to file descriptor 2, out of reach inside the process). <c>kit</c>: <c>Autograd.Grad</c> with
-    /// <c>createGraph</c> while a hook raises another c10 warning (an <c>out=</c> tensor of the wrong shape, which
-    /// libtorch resizes with a warning); <c>raw</c>: TorchSharp's own <c>backward(create_graph, inputs)</c>.
+    /// <c>createGraph</c> and a non-leaf input while a hook raises another c10 warning (an <c>out=</c> tensor of the
+    /// wrong shape, which libtorch resizes with a warning); <c>raw</c>: TorchSharp's own
+    /// <c>backward(create_graph, inputs)</c> and a read of a non-leaf's <c>.grad</c>.
     /// </summary>
     private static int WarningsProbe(string mode)
     {
@@ -70,6 +71,7 @@ public static class Program
         {
             torch.autograd.backward([s], create_graph: true, inputs: [x]);
             x.grad = null;
+            using Tensor? nonLeafGrad = h.grad;
         }
         else
         {
@@ -80,7 +82,8 @@ public static class Program
                 ones.amax([0], false, wrongShape).Dispose();
                 return g;
             });
-            Tensor?[] grads = Autograd.Grad([s], [x], createGraph: true);
+            // h is not a leaf: its gradient is read from its .grad, which libtorch warns about.
+            Tensor?[] grads = Autograd.Grad([s], [x, h], createGraph: true);
             foreach (Tensor? g in grads)
             {
                 g?.Dispose();

@@ -170,6 +170,9 @@ public static partial class Autograd
     {
         var saved = new IntPtr[inputs.Length];
         var results = new IntPtr[inputs.Length];
+        // PyTorch's grad prints neither libtorch's backward(create_graph) cycle warning nor the one for reading a
+        // non-leaf input's .grad, which is how this takes its results.
+        using EngineWarningFilter.Scope quiet = EngineWarningFilter.Install();
         for (int i = 0; i < inputs.Length; i++)
         {
             saved[i] = NativeMethods.THSTensor_grad(inputs[i]);
@@ -192,8 +195,6 @@ public static partial class Autograd
                 NativeMethods.ThrowIfNativeError();
             }
             HookErrors.DiscardPendingOfThisThread();
-            // PyTorch's grad never prints libtorch's warning about backward(create_graph) and .grad cycles.
-            using (createGraph ? EngineWarningFilter.Install() : default)
             fixed (IntPtr* o = outputs)
             fixed (IntPtr* g = grads)
             fixed (IntPtr* x = inputs)

@@ -4,27 +4,30 @@ using System.Text;
 namespace AutogradKit;
 
 /// <summary>
-/// Keeps libtorch's "Using backward() with create_graph=True will create a reference cycle …" warning out of
-/// <see cref="Autograd.Grad"/> and <see cref="Autograd.Functional"/>, which PyTorch's <c>autograd.grad</c>
-/// never prints.
+/// Keeps two libtorch warnings that PyTorch's <c>autograd.grad</c> never prints out of <see cref="Autograd.Grad"/>
+/// and <see cref="Autograd.Functional"/>: "Using backward() with create_graph=True will create a reference cycle …"
+/// and "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed …".
 /// </summary>
 /// <remarks>
-/// <para>Why: <see cref="Autograd.Grad"/> runs libtorch's <c>backward(…, inputs)</c> (TorchSharp's own
-/// <c>grad</c> ends the process on an error), and libtorch's engine warns once per process when that runs with
-/// <c>create_graph</c>, on stderr, about a reference cycle through <c>.grad</c> that <see cref="Autograd.Grad"/>
-/// never leaves behind (it restores every <c>.grad</c>). Around such a pass this thread's c10 warning handler is
-/// replaced by one that drops that one message and hands every other warning to the handler it replaced.</para>
-/// <para>libtorch warns only once per process, so after a <see cref="Autograd.Grad"/> with <c>createGraph</c>
-/// has consumed it, a later <c>Backward(createGraph: true)</c> does not print it either.</para>
+/// <para>Why: <see cref="Autograd.Grad"/> runs libtorch's <c>backward(…, inputs)</c> and takes the results from the
+/// inputs' <c>.grad</c> (TorchSharp's own <c>grad</c> ends the process on an error). libtorch's engine warns, once
+/// per process, about a reference cycle through <c>.grad</c> that <see cref="Autograd.Grad"/> never leaves behind
+/// (it restores every <c>.grad</c>), and reading the <c>.grad</c> of a non-leaf input warns each time, on stderr.
+/// Around such a call this thread's c10 warning handler is replaced by one that drops those two messages and hands
+/// every other warning to the handler it replaced.</para>
+/// <para>libtorch warns about the cycle only once per process, so after a <see cref="Autograd.Grad"/> with
+/// <c>createGraph</c> has consumed it, a later <c>Backward(createGraph: true)</c> does not print it either.</para>
 /// <para>The handler is a C++ object built here: one vtable pointer, and an Itanium-ABI vtable (offset to top,
 /// type info, complete and deleting destructors, <c>process</c>). Linux x64 only; elsewhere nothing is filtered.</para>
 /// <para>Thread-safety: the handler is per thread in c10; the object and its vtable are shared and immutable.</para>
 /// </remarks>
 internal static unsafe class EngineWarningFilter
 {
-    private const string DroppedPrefix = "Using backward() with create_graph=True will create a reference cycle";
-
-    private static readonly byte[] DroppedPrefixUtf8 = Encoding.UTF8.GetBytes(DroppedPrefix);
+    private static readonly byte[][] DroppedPrefixes =
+    [
+        Encoding.UTF8.GetBytes("Using backward() with create_graph=True will create a reference cycle"),
+        Encoding.UTF8.GetBytes("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed"),
+    ];
 
     private static readonly IntPtr Handler = CreateHandler();
 
@@ -124,9 +127,14 @@ internal static unsafe class EngineWarningFilter
     {
         // libstdc++'s std::string: char* data, then size_t length.
         var text = (IntPtr*)NativeMethods.Warning_msg(warning);
-        var data = (byte*)text[0];
-        long length = (long)text[1];
-        return length >= DroppedPrefixUtf8.Length
-            && new ReadOnlySpan<byte>(data, DroppedPrefixUtf8.Length).SequenceEqual(DroppedPrefixUtf8);
+        var message = new ReadOnlySpan<byte>((byte*)text[0], checked((int)(long)text[1]));
+        foreach (byte[] prefix in DroppedPrefixes)
+        {
+            if (message.StartsWith(prefix))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }
