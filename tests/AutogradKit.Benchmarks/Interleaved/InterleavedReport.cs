@@ -64,13 +64,16 @@ public sealed record InterleavedReport(
                     return;
                 }
                 targets.Add($"≤ {m.ToString("0.00", CultureInfo.InvariantCulture)}× {against}");
-                met.Add(stats is not null && stats.Median <= m);
-                spans |= stats is not null && stats.Q25 <= m && m <= stats.Q75;
+                if (stats is not null)
+                {
+                    met.Add(stats.Median <= m);
+                    spans |= stats.Q25 <= m && m <= stats.Q75;
+                }
             }
             Check(p.TargetKitRaw, p.KitRaw, "raw");
             Check(p.TargetKitPytorch, p.KitPytorch, "PyTorch");
             bool pytorchMissing = p.TargetKitPytorch is not null && p.KitPytorch is null;
-            string metCell = met.Count == 0 || (pytorchMissing && met.Count == 1)
+            string metCell = met.Count == 0
                 ? "—"
                 : (met.All(m => m) ? "yes" : "NO") + (spans ? " (IQR spans target)" : "") + (pytorchMissing ? " (no PyTorch)" : "");
             text.AppendLine(CultureInfo.InvariantCulture,
