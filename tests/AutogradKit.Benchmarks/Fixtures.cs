@@ -70,10 +70,90 @@ public static class Fixtures
             return y.sum();
         }
 
+        /// <summary>
+        /// The rows of the Jacobian of <paramref name="output"/> (N values) with respect to
+        /// <paramref name="input"/>, stacked: one <c>torch.autograd.backward</c> a row with <c>retain_graph</c>
+        /// and a row of the identity as grad output, each gradient read from <c>input.grad</c> and cleared
+        /// (never <c>torch.autograd.grad</c>, which aborts the process on a libtorch error). Temporaries and
+        /// the result land in the caller's dispose scope.
+        /// </summary>
+        public Tensor RowsByBackwardLoop(Tensor output, Tensor input)
+        {
+            var rows = new Tensor[N];
+            for (int i = 0; i < rows.Length; i++)
+            {
+                torch.autograd.backward([output], [EyeRows[i]], retain_graph: true, inputs: [input]);
+                rows[i] = input.grad!;
+                input.grad = null;
+            }
+            return torch.stack(rows);
+        }
+
+        /// <summary>
+        /// The gradient of the scalar <paramref name="output"/> with respect to <paramref name="input"/>, with
+        /// its own graph (<c>create_graph</c>) so that it can be differentiated again; <c>input.grad</c> is
+        /// cleared afterwards. In the caller's dispose scope.
+        /// </summary>
+        public static Tensor GradWithGraph(Tensor output, Tensor input)
+        {
+            torch.autograd.backward([output], create_graph: true, inputs: [input]);
+            Tensor g = input.grad!;
+            input.grad = null;
+            return g;
+        }
+
         /// <inheritdoc />
         public void Dispose()
         {
             foreach (Tensor t in (Tensor[])[w1t, b1, w2t, b2, X, Eye, .. EyeRows])
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The autograd tutorial's tensors: x = ones(5), y = zeros(3), w = randn(5, 3) and b = randn(3) requiring
+    /// grad (drawn in that order from the global generator, so call <see cref="OneThread"/> first). Same as
+    /// <c>pytorch/bench_training_step.py</c> and <c>pytorch/bench_gradfn.py</c>. Not thread-safe.
+    /// </summary>
+    public sealed class TutorialTensors : IDisposable
+    {
+        /// <summary>Creates the four tensors.</summary>
+        public TutorialTensors()
+        {
+            X = torch.ones(5);
+            Y = torch.zeros(3);
+            W = torch.randn(5, 3, requires_grad: true);
+            B = torch.randn(3, requires_grad: true);
+        }
+
+        /// <summary>The input, ones(5).</summary>
+        public Tensor X { get; }
+
+        /// <summary>The target, zeros(3).</summary>
+        public Tensor Y { get; }
+
+        /// <summary>The weights, randn(5, 3), requiring grad.</summary>
+        public Tensor W { get; }
+
+        /// <summary>The bias, randn(3), requiring grad.</summary>
+        public Tensor B { get; }
+
+        /// <summary>
+        /// The tutorial's forward: <c>binary_cross_entropy_with_logits(x @ w + b, y)</c>. Its temporaries land
+        /// in the caller's dispose scope.
+        /// </summary>
+        public Tensor Loss()
+        {
+            Tensor z = torch.matmul(X, W) + B;
+            return nn.functional.binary_cross_entropy_with_logits(z, Y);
+        }
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            foreach (Tensor t in (Tensor[])[X, Y, W, B])
             {
                 t.Dispose();
             }

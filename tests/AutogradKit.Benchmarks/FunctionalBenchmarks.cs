@@ -54,14 +54,7 @@ public class FunctionalBenchmarks
         using var grad = torch.enable_grad();
         Tensor x = net.X.detach().requires_grad_(true);
         Tensor y = net.F(x);
-        var rows = new Tensor[Fixtures.TanhNetwork.N];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            torch.autograd.backward([y], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
-            rows[i] = x.grad!;
-            x.grad = null;
-        }
-        return torch.stack(rows).MoveToOuterDisposeScope();
+        return net.RowsByBackwardLoop(y, x).MoveToOuterDisposeScope();
     }
 
     /// <summary>TorchSharp's <c>torch.autograd.functional.jacobian</c>.</summary>
@@ -94,18 +87,8 @@ public class FunctionalBenchmarks
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
         Tensor x = net.X.detach().requires_grad_(true);
-        Tensor s = net.FSum(x);
-        torch.autograd.backward([s], create_graph: true, inputs: [x]);
-        Tensor g = x.grad!;
-        x.grad = null;
-        var rows = new Tensor[Fixtures.TanhNetwork.N];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
-            rows[i] = x.grad!;
-            x.grad = null;
-        }
-        return torch.stack(rows).MoveToOuterDisposeScope();
+        Tensor g = Fixtures.TanhNetwork.GradWithGraph(net.FSum(x), x);
+        return net.RowsByBackwardLoop(g, x).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -135,18 +118,8 @@ public class FunctionalBenchmarks
         using var grad = torch.enable_grad();
         Tensor x = net.X.detach().requires_grad_(true);
         Tensor xv = x.view_as(x);
-        Tensor s = net.FSum(xv);
-        torch.autograd.backward([s], create_graph: true, inputs: [xv]);
-        Tensor g = xv.grad!;
-        xv.grad = null;
-        var rows = new Tensor[Fixtures.TanhNetwork.N];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
-            rows[i] = x.grad!;
-            x.grad = null;
-        }
-        return torch.stack(rows).MoveToOuterDisposeScope();
+        Tensor g = Fixtures.TanhNetwork.GradWithGraph(net.FSum(xv), xv);
+        return net.RowsByBackwardLoop(g, x).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -162,18 +135,9 @@ public class FunctionalBenchmarks
         using var grad = torch.enable_grad();
         Tensor x = net.X.detach().requires_grad_(true);
         Tensor xv = x.view_as(x);
-        Tensor s = net.FSum(xv);
-        torch.autograd.backward([s], create_graph: true, inputs: [xv]);
-        Tensor g = torch.stack([xv.grad!], 0).view(Fixtures.TanhNetwork.N).alias();
-        xv.grad = null;
-        var rows = new Tensor[Fixtures.TanhNetwork.N];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            torch.autograd.backward([g], [net.EyeRows[i]], retain_graph: true, inputs: [x]);
-            rows[i] = x.grad!;
-            x.grad = null;
-        }
-        return torch.stack(rows).MoveToOuterDisposeScope();
+        Tensor inner = Fixtures.TanhNetwork.GradWithGraph(net.FSum(xv), xv);
+        Tensor g = torch.stack([inner], 0).view(Fixtures.TanhNetwork.N).alias();
+        return net.RowsByBackwardLoop(g, x).MoveToOuterDisposeScope();
     }
 
 #if AK_GRAD

@@ -11,10 +11,7 @@ namespace AutogradKit.Benchmarks;
 [BenchmarkCategory("GradFn")]
 public class GradFnBenchmarks
 {
-    private Tensor x = null!;
-    private Tensor y = null!;
-    private Tensor w = null!;
-    private Tensor b = null!;
+    private Fixtures.TutorialTensors t = null!;
     private Tensor loss = null!;
 
     /// <summary>The tutorial's graph: loss = bce_with_logits(x @ w + b, y).</summary>
@@ -22,22 +19,17 @@ public class GradFnBenchmarks
     public void Setup()
     {
         Fixtures.OneThread();
-        x = torch.ones(5);
-        y = torch.zeros(3);
-        w = torch.randn(5, 3, requires_grad: true);
-        b = torch.randn(3, requires_grad: true);
-        using Tensor z = torch.matmul(x, w) + b;
-        loss = nn.functional.binary_cross_entropy_with_logits(z, y);
+        t = new Fixtures.TutorialTensors();
+        using var scope = torch.NewDisposeScope();
+        loss = t.Loss().MoveToOuterDisposeScope();
     }
 
     /// <summary>Frees the tensors.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (Tensor t in (Tensor[])[x, y, w, b, loss])
-        {
-            t.Dispose();
-        }
+        loss.Dispose();
+        t.Dispose();
     }
 
     /// <summary>For scale: <c>loss.requires_grad</c>.</summary>

@@ -19,10 +19,15 @@ public static class Program
 {
     /// <summary>
     /// Runs the benchmarks selected on the command line with <see cref="SuiteConfig"/>; <c>--smoke</c> runs each
-    /// once (BenchmarkDotNet's Dry job), to check that they all work without measuring anything.
+    /// once (BenchmarkDotNet's Dry job), to check that they all work without measuring anything;
+    /// <c>--interleaved</c> runs <see cref="Interleaved.InterleavedMode"/> instead of BenchmarkDotNet.
     /// </summary>
     public static int Main(string[] args)
     {
+        if (args.Contains("--interleaved"))
+        {
+            return Interleaved.InterleavedMode.Run(args);
+        }
         bool smoke = args.Contains("--smoke");
         bool inProcess = args.Contains("--in-process");
         string[] rest = args.Where(a => a is not "--smoke" and not "--in-process").ToArray();

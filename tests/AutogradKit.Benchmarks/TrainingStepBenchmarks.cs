@@ -12,48 +12,34 @@ namespace AutogradKit.Benchmarks;
 public class TrainingStepBenchmarks
 {
     private const double LearningRate = 1e-3;
-    private Tensor x = null!;
-    private Tensor y = null!;
-    private Tensor w = null!;
-    private Tensor b = null!;
+    private Fixtures.TutorialTensors t = null!;
 
     /// <summary>The tutorial's tensors: x = ones(5), y = zeros(3), w = randn(5, 3), b = randn(3).</summary>
     [GlobalSetup]
     public void Setup()
     {
         Fixtures.OneThread();
-        x = torch.ones(5);
-        y = torch.zeros(3);
-        w = torch.randn(5, 3, requires_grad: true);
-        b = torch.randn(3, requires_grad: true);
+        t = new Fixtures.TutorialTensors();
         RawTorchSharp(); // creates .grad once, as the PyTorch script does
     }
 
     /// <summary>Frees the tensors.</summary>
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        foreach (Tensor t in (Tensor[])[x, y, w, b])
-        {
-            t.Dispose();
-        }
-    }
+    public void Cleanup() => t.Dispose();
 
     /// <summary>What a TorchSharp user writes today: <c>torch.no_grad()</c>, <c>w.grad.zero_()</c>.</summary>
     [Benchmark(Baseline = true)]
     public void RawTorchSharp()
     {
         using var scope = torch.NewDisposeScope();
-        Tensor z = torch.matmul(x, w) + b;
-        Tensor loss = nn.functional.binary_cross_entropy_with_logits(z, y);
-        loss.backward();
+        t.Loss().backward();
         using (torch.no_grad())
         {
-            w.sub_(w.grad!.mul(LearningRate));
-            b.sub_(b.grad!.mul(LearningRate));
+            t.W.sub_(t.W.grad!.mul(LearningRate));
+            t.B.sub_(t.B.grad!.mul(LearningRate));
         }
-        w.grad!.zero_();
-        b.grad!.zero_();
+        t.W.grad!.zero_();
+        t.B.grad!.zero_();
     }
 
 #if AK_FOUNDATION
@@ -62,16 +48,14 @@ public class TrainingStepBenchmarks
     public void AutogradKit()
     {
         using var scope = torch.NewDisposeScope();
-        Tensor z = torch.matmul(x, w) + b;
-        Tensor loss = nn.functional.binary_cross_entropy_with_logits(z, y);
-        loss.Backward();
+        t.Loss().Backward();
         using (Autograd.NoGrad())
         {
-            w.sub_(w.grad!.mul(LearningRate));
-            b.sub_(b.grad!.mul(LearningRate));
+            t.W.sub_(t.W.grad!.mul(LearningRate));
+            t.B.sub_(t.B.grad!.mul(LearningRate));
         }
-        w.ZeroGrad();
-        b.ZeroGrad();
+        t.W.ZeroGrad();
+        t.B.ZeroGrad();
     }
 
     /// <summary>
@@ -82,8 +66,8 @@ public class TrainingStepBenchmarks
     public void ZeroGrad_Raw()
     {
         using var scope = torch.NewDisposeScope();
-        w.grad!.zero_();
-        b.grad!.zero_();
+        t.W.grad!.zero_();
+        t.B.grad!.zero_();
     }
 
     /// <summary>… and with <c>ZeroGrad()</c>.</summary>
@@ -91,8 +75,8 @@ public class TrainingStepBenchmarks
     [BenchmarkCategory("ZeroGrad")]
     public void ZeroGrad_AutogradKit()
     {
-        w.ZeroGrad();
-        b.ZeroGrad();
+        t.W.ZeroGrad();
+        t.B.ZeroGrad();
     }
 
     /// <summary>Sub-benchmark: only the backward pass (forward included, it is needed to have a graph), raw …</summary>
@@ -101,8 +85,7 @@ public class TrainingStepBenchmarks
     public void ForwardBackward_Raw()
     {
         using var scope = torch.NewDisposeScope();
-        Tensor z = torch.matmul(x, w) + b;
-        nn.functional.binary_cross_entropy_with_logits(z, y).backward();
+        t.Loss().backward();
     }
 
     /// <summary>… and with <c>Backward()</c>.</summary>
@@ -111,8 +94,7 @@ public class TrainingStepBenchmarks
     public void ForwardBackward_AutogradKit()
     {
         using var scope = torch.NewDisposeScope();
-        Tensor z = torch.matmul(x, w) + b;
-        nn.functional.binary_cross_entropy_with_logits(z, y).Backward();
+        t.Loss().Backward();
     }
 #endif
 }

@@ -9,6 +9,12 @@ mean and a column shows both, so that drift of the machine during the .NET run i
 Defaults: ../../BenchmarkDotNet.Artifacts/results (what `dotnet run` at the repository root writes) and
 pytorch/results-pytorch.json (what pytorch/run_all.sh writes). Every number is a median of the run's
 iterations (BenchmarkDotNet) or repeats (timeit); ratios are of medians. Nothing here is typed in by hand.
+
+    python3 compare.py --interleaved [PATH]
+
+prints the table of an interleaved run instead (`dotnet run ... -- --interleaved`; default PATH
+../../BenchmarkDotNet.Artifacts/interleaved/interleaved.json): median per-call times, and the median and
+interquartile range of the per-round ratios, with the targets recorded in the file.
 """
 import glob
 import json
@@ -16,6 +22,63 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def fmt(us):
+    if us is None:
+        return "—"
+    if us < 1:
+        return f"{us * 1000:.1f} ns"
+    if us < 1000:
+        return f"{us:.2f} µs"
+    return f"{us / 1000:.3f} ms"
+
+
+def interleaved_table(path):
+    """The table of an interleaved run (schema autogradkit-interleaved/1), as the .NET runner prints it."""
+    with open(path) as f:
+        run = json.load(f)
+    if run.get("schema") != "autogradkit-interleaved/1":
+        sys.exit(f"{path}: not an interleaved result (schema {run.get('schema')!r})")
+    m = run["machine"]
+    print(f"Interleaved run {run['started_utc'][:16].replace('T', ' ')}–{run['finished_utc'][11:16]} UTC on {m['host']} "
+          f"({m['cpu'] or '?'}, {m['processor_count']} cpus; {m['dotnet']}; TorchSharp {m['torchsharp']}; "
+          f"{m['pytorch'] or 'no PyTorch'}): {run['settings']['rounds']} rounds of ~{run['settings']['block_ms']} ms blocks; "
+          "ratios are medians of per-round ratios [25th–75th percentile]")
+    if run.get("pytorch_error"):
+        print(f"PyTorch: {run['pytorch_error']}")
+    print()
+
+    def ratio(stats, digits):
+        if not stats:
+            return "—"
+        return f"{stats['median']:.{digits}f}× [{stats['q25']:.{digits}f}–{stats['q75']:.{digits}f}]"
+
+    print("| Benchmark | AutogradKit | raw TorchSharp | PyTorch | Kit ÷ raw median [IQR] | Kit ÷ PyTorch median [IQR] | Target | Met |")
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for p in run["pairs"]:
+        targets, met, spans = [], [], False
+        for limit, stats, against in ((p["target_kit_raw"], p["kit_raw"], "raw"), (p["target_kit_pytorch"], p["kit_pytorch"], "PyTorch")):
+            if limit is None:
+                continue
+            targets.append(f"≤ {limit:.2f}× {against}")
+            if stats:
+                met.append(stats["median"] <= limit)
+                spans |= stats["q25"] <= limit <= stats["q75"]
+        pytorch_missing = p["target_kit_pytorch"] is not None and not p["kit_pytorch"]
+        cell = "—" if not met else ("yes" if all(met) else "NO") + (" (IQR spans target)" if spans else "") + (" (no PyTorch)" if pytorch_missing else "")
+        t = p["median_us"]
+        print(f"| {p['name']} | {fmt(t['kit'])} | {fmt(t['raw'])}{'' if p['raw_is_equivalent'] else ' (scale)'} | {fmt(t['pytorch'])} | "
+              f"{ratio(p['kit_raw'], 2)} | {ratio(p['kit_pytorch'], 3)} | {', '.join(targets) or '—'} | {cell} |")
+    for p in run["pairs"]:
+        if p.get("pytorch_error"):
+            print(f"\n{p['name'].strip()}: PyTorch column —: {p['pytorch_error']}")
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--interleaved":
+    interleaved_table(sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "..", "BenchmarkDotNet.Artifacts", "interleaved", "interleaved.json"))
+    sys.exit(0)
+
 bdn_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "BenchmarkDotNet.Artifacts", "results")
 py_paths = sys.argv[2:] if len(sys.argv) > 2 else [os.path.join(HERE, "pytorch", "results-pytorch.json")]
 
@@ -65,16 +128,6 @@ BREAKDOWN = [
     ("one P/Invoke (torch.is_grad_enabled)", "ScopeBenchmarks.IsGradEnabled_Raw"),
     ("a scope's thread-affinity bookkeeping, modelled without native calls", "ScopeBenchmarks.ScopeBookkeeping_Model"),
 ]
-
-
-def fmt(us):
-    if us is None:
-        return "—"
-    if us < 1:
-        return f"{us * 1000:.1f} ns"
-    if us < 1000:
-        return f"{us:.2f} µs"
-    return f"{us / 1000:.3f} ms"
 
 
 def ratio(a, b):

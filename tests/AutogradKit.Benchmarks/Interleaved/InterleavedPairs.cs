@@ -1,0 +1,76 @@
+namespace AutogradKit.Benchmarks.Interleaved;
+
+/// <summary>
+/// One row of the interleaved table: an AutogradKit benchmark method and its raw TorchSharp pair, both on the
+/// same BenchmarkDotNet class (<see cref="Class"/>), and optionally the PyTorch case (a name that a
+/// <c>pytorch/bench_*.py</c> module yields) that does the same work. Immutable.
+/// </summary>
+/// <param name="Id">Short name that <c>--filter</c> matches (as does <paramref name="Name"/>).</param>
+/// <param name="Name">The row's label, as in README's tables.</param>
+/// <param name="Class">The benchmark class whose [GlobalSetup], [Benchmark] and [GlobalCleanup] methods are run.</param>
+/// <param name="Kit">The AutogradKit [Benchmark] method.</param>
+/// <param name="Raw">The raw TorchSharp [Benchmark] method.</param>
+/// <param name="RawIsEquivalent">False where the raw method is only a scale (it does not do the same work).</param>
+/// <param name="PyTorch">The PyTorch case name, or null.</param>
+/// <param name="MaxKitRaw">Target: the largest acceptable Kit ÷ raw ratio, or null.</param>
+/// <param name="MaxKitPyTorch">Target: the largest acceptable Kit ÷ PyTorch ratio, or null.</param>
+public sealed record PairSpec(
+    string Id,
+    string Name,
+    Type Class,
+    string Kit,
+    string Raw,
+    bool RawIsEquivalent,
+    string? PyTorch,
+    double? MaxKitRaw,
+    double? MaxKitPyTorch);
+
+/// <summary>
+/// The pairs the interleaved mode measures, with the targets: every AutogradKit path ≤ 1.03× raw
+/// (ZeroGrad ≤ 1.00×), training step ≤ 1.00× PyTorch, Jacobian loop ≤ 0.90× PyTorch, Jacobian vectorize
+/// ≤ 0.50× PyTorch, Repr 30×30 ≤ 0.10× PyTorch. Only the benchmark methods already in this project are
+/// named here (nothing is re-implemented), under the same feature guards. Thread-safe (immutable).
+/// </summary>
+public static class InterleavedPairs
+{
+    /// <summary>Every pair, in README's order.</summary>
+    public static IReadOnlyList<PairSpec> All { get; } = Build();
+
+    private static List<PairSpec> Build()
+    {
+        var pairs = new List<PairSpec>();
+#if AK_FOUNDATION
+        Type step = typeof(TrainingStepBenchmarks);
+        pairs.Add(new("TrainingStep", "Training step (tutorial)", step,
+            nameof(TrainingStepBenchmarks.AutogradKit), nameof(TrainingStepBenchmarks.RawTorchSharp), true, "training_step", 1.03, 1.00));
+        pairs.Add(new("ForwardBackward", "  ↳ forward + Backward", step,
+            nameof(TrainingStepBenchmarks.ForwardBackward_AutogradKit), nameof(TrainingStepBenchmarks.ForwardBackward_Raw), true, null, 1.03, null));
+        pairs.Add(new("ZeroGrad", "  ↳ ZeroGrad ×2 vs grad.zero_() ×2", step,
+            nameof(TrainingStepBenchmarks.ZeroGrad_AutogradKit), nameof(TrainingStepBenchmarks.ZeroGrad_Raw), true, null, 1.00, null));
+        Type scopes = typeof(ScopeBenchmarks);
+        pairs.Add(new("NoGrad", "NoGrad scope enter+exit", scopes,
+            nameof(ScopeBenchmarks.NoGrad_AutogradKit), nameof(ScopeBenchmarks.NoGrad_Raw), true, "no_grad_scope", 1.03, null));
+        pairs.Add(new("EnableGrad", "EnableGrad scope enter+exit", scopes,
+            nameof(ScopeBenchmarks.EnableGrad_AutogradKit), nameof(ScopeBenchmarks.EnableGrad_Raw), true, "enable_grad_scope", 1.03, null));
+        pairs.Add(new("InferenceMode", "InferenceMode scope enter+exit", scopes,
+            nameof(ScopeBenchmarks.InferenceMode_AutogradKit), nameof(ScopeBenchmarks.InferenceMode_Raw), true, "inference_mode_scope", 1.03, null));
+#endif
+        pairs.Add(new("IsGradEnabled", "IsGradEnabled", typeof(ScopeBenchmarks),
+            nameof(ScopeBenchmarks.IsGradEnabled_AutogradKit), nameof(ScopeBenchmarks.IsGradEnabled_Raw), true, null, 1.03, null));
+#if AK_REPR
+        // TorchSharp's ToString is not PyTorch's text: only a scale. The target is against PyTorch's repr.
+        pairs.Add(new("Repr30", "Repr 30×30 float32", typeof(ReprBenchmarks),
+            nameof(ReprBenchmarks.Small_AutogradKit), nameof(ReprBenchmarks.Small_RawToString), false, "repr_30x30", null, 0.10));
+#endif
+#if AK_GRAD
+        Type functional = typeof(FunctionalBenchmarks);
+        pairs.Add(new("Jacobian", "Jacobian 64→64 (loop)", functional,
+            nameof(FunctionalBenchmarks.Jacobian_AutogradKit), nameof(FunctionalBenchmarks.JacobianBackwardLoop_Raw), true, "jacobian_64", 1.03, 0.90));
+        pairs.Add(new("JacobianVectorize", "Jacobian 64→64 vectorize", functional,
+            nameof(FunctionalBenchmarks.JacobianVectorized_AutogradKit), nameof(FunctionalBenchmarks.JacobianBatched_Raw), true, "jacobian_64_vectorize", 1.03, 0.50));
+        pairs.Add(new("Hessian", "Hessian of sum∘f, 64 (loop)", functional,
+            nameof(FunctionalBenchmarks.Hessian_AutogradKit), nameof(FunctionalBenchmarks.HessianBackwardLoop_Raw), true, "hessian_64", 1.03, null));
+#endif
+        return pairs;
+    }
+}
