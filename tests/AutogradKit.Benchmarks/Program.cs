@@ -20,13 +20,18 @@ public static class Program
     /// <summary>
     /// Runs the benchmarks selected on the command line with <see cref="SuiteConfig"/>; <c>--smoke</c> runs each
     /// once (BenchmarkDotNet's Dry job), to check that they all work without measuring anything;
-    /// <c>--interleaved</c> runs <see cref="Interleaved.InterleavedMode"/> instead of BenchmarkDotNet.
+    /// <c>--interleaved</c> runs <see cref="Interleaved.InterleavedMode"/> instead of BenchmarkDotNet, and
+    /// <c>--run-one</c> one side of one pair in a loop, for a profiler (<see cref="Profiling.RunOneMode"/>).
     /// </summary>
     public static int Main(string[] args)
     {
         if (args.Contains("--interleaved"))
         {
             return Interleaved.InterleavedMode.Run(args);
+        }
+        if (args.Contains("--run-one"))
+        {
+            return Profiling.RunOneMode.Run(args);
         }
         bool smoke = args.Contains("--smoke");
         bool inProcess = args.Contains("--in-process");

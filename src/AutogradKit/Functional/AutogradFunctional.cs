@@ -275,6 +275,14 @@ public static partial class Autograd
         private static Tensor Postprocess(Tensor t, bool createGraph) =>
             (createGraph ? t.alias() : t.detach()).MoveToOuterDisposeScope();
 
+        /// <summary>
+        /// <see cref="Postprocess"/> for a tensor this call made itself (a stacked or batched Jacobian, never one the
+        /// user's function returned): without createGraph, one that does not require grad has no graph to cut and
+        /// nothing else holds it, so it is returned as it is instead of as a detached alias.
+        /// </summary>
+        private static Tensor PostprocessOwn(Tensor t, bool createGraph) =>
+            !createGraph && !t.requires_grad ? t.MoveToOuterDisposeScope() : Postprocess(t, createGraph);
+
         /// <summary>functional.py's <c>_check_requires_grad</c>.</summary>
         private static void CheckRequiresGrad(Tensor?[] tensors, string inputType, bool strict)
         {
@@ -312,10 +320,10 @@ public static partial class Autograd
             }
             for (int i = 0; i < v.Length; i++)
             {
-                if (!v[i].shape.AsSpan().SequenceEqual(other[i].shape))
+                if (!TensorShape.Same(v[i], other[i]))
                 {
                     string prepend = isOtherTuple ? $"Entry {i} in " : "";
-                    throw new ArgumentException($"{prepend}v has invalid size: should be {TorchSize(other[i].shape)} but got {TorchSize(v[i].shape)}.", nameof(v));
+                    throw new ArgumentException($"{prepend}v has invalid size: should be {TorchSize(TensorShape.Of(other[i]))} but got {TorchSize(TensorShape.Of(v[i]))}.", nameof(v));
                 }
             }
         }
@@ -582,7 +590,7 @@ public static partial class Autograd
             {
                 for (int j = 0; j < row.Length; j++)
                 {
-                    row[j] = Postprocess(row[j], createGraph);
+                    row[j] = PostprocessOwn(row[j], createGraph);
                 }
             }
             return result;
@@ -618,7 +626,7 @@ public static partial class Autograd
                     // One-hot seeds, all made by one call; seeding backward with them replaces PyTorch's
                     // out.reshape(-1)[j], which adds a select node to the graph for every row.
                     Tensor[] seeds = torch.eye(m, dtype: output.dtype, device: output.device)
-                        .view([m, .. output.shape]).unbind(0);
+                        .view([m, .. TensorShape.Of(output)]).unbind(0);
                     IntPtr[] outputHandle = [output.Handle];
                     var seedHandle = new IntPtr[1];
                     for (long j = 0; j < m; j++)
@@ -666,7 +674,7 @@ public static partial class Autograd
                 result[i] = new Tensor[xs.Length];
                 for (int k = 0; k < xs.Length; k++)
                 {
-                    long[] shape = [.. output.shape, .. xs[k].shape];
+                    long[] shape = [.. TensorShape.Of(output), .. TensorShape.Of(xs[k])];
                     result[i][k] = m == 0
                         ? torch.zeros(shape, dtype: xs[k].dtype, device: xs[k].device)
                         : torch.stack(rows[k], 0).view(shape);
@@ -688,8 +696,9 @@ public static partial class Autograd
             if (OutputSizeMemory.TryGet(userFunction, inputs, out m))
             {
                 (xs, yb) = BatchedForward(f, inputs, m, createGraph);
-                outShape = yb.shape.AsSpan(Math.Min(1, yb.shape.Length)).ToArray();
-                if (yb.shape.Length > 0 && yb.shape[0] == m && Product(outShape) == m)
+                long[] batchedShape = TensorShape.Of(yb);
+                outShape = batchedShape.AsSpan(Math.Min(1, batchedShape.Length)).ToArray();
+                if (batchedShape.Length > 0 && batchedShape[0] == m && Product(outShape) == m)
                 {
                     return JacobianOfBatch(inputs, xs, yb, outShape, m, createGraph);
                 }
@@ -703,14 +712,15 @@ public static partial class Autograd
             {
                 throw new ArgumentException("vectorize supports functions with one output.", "f");
             }
-            outShape = probe[0].shape;
+            outShape = TensorShape.Of(probe[0]);
             m = probe[0].numel();
             (xs, yb) = BatchedForward(f, inputs, m, createGraph);
             long[] expected = [m, .. outShape];
-            if (!yb.shape.AsSpan().SequenceEqual(expected))
+            long[] returnedShape = TensorShape.Of(yb);
+            if (!returnedShape.AsSpan().SequenceEqual(expected))
             {
                 throw new ArgumentException(
-                    $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {TorchSize(yb.shape)}, expected {TorchSize(expected)}.", "f");
+                    $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {TorchSize(returnedShape)}, expected {TorchSize(expected)}.", "f");
             }
             OutputSizeMemory.Record(userFunction, inputs, m);
             return JacobianOfBatch(inputs, xs, yb, outShape, m, createGraph);
@@ -736,10 +746,19 @@ public static partial class Autograd
                 for (int k = 0; k < inputs.Length; k++)
                 {
                     Tensor x = inputs[k];
-                    long[] batchShape = [m, .. x.shape];
-                    xs[k] = createGraph && x.requires_grad
-                        ? x.unsqueeze(0).expand(batchShape)
-                        : NativeErrors.Run(() => x.detach().unsqueeze(0).expand(batchShape).contiguous().requires_grad_(true));
+                    long[] shape = TensorShape.Of(x);
+                    if (createGraph && x.requires_grad)
+                    {
+                        xs[k] = x.expand([m, .. shape]);
+                    }
+                    else
+                    {
+                        // repeat() copies into a new contiguous leaf in one call: [m, 1, …, 1] stacks m copies.
+                        long[] repeats = new long[shape.Length + 1];
+                        Array.Fill(repeats, 1L);
+                        repeats[0] = m;
+                        xs[k] = NativeErrors.Run(() => x.detach().repeat(repeats).requires_grad_(true));
+                    }
                 }
                 outputs = Call(f, xs, "jacobian");
             }
@@ -760,7 +779,7 @@ public static partial class Autograd
             {
                 for (int k = 0; k < inputs.Length; k++)
                 {
-                    result[0][k] = torch.zeros([.. outShape, .. inputs[k].shape], dtype: inputs[k].dtype, device: inputs[k].device);
+                    result[0][k] = torch.zeros([.. outShape, .. TensorShape.Of(inputs[k])], dtype: inputs[k].dtype, device: inputs[k].device);
                 }
                 return result;
             }
@@ -771,10 +790,15 @@ public static partial class Autograd
             GC.KeepAlive(xs);
             for (int k = 0; k < inputs.Length; k++)
             {
-                long[] shape = [.. outShape, .. inputs[k].shape];
-                result[0][k] = grads[k] == IntPtr.Zero
-                    ? torch.zeros(shape, dtype: inputs[k].dtype, device: inputs[k].device)
-                    : Tensor.UnsafeCreateTensor(grads[k]).view(shape);
+                long[] shape = [.. outShape, .. TensorShape.Of(inputs[k])];
+                if (grads[k] == IntPtr.Zero)
+                {
+                    result[0][k] = torch.zeros(shape, dtype: inputs[k].dtype, device: inputs[k].device);
+                    continue;
+                }
+                // The gradient is shaped [m, …input]; for a one-dimensional output that is already the result's shape.
+                Tensor grad = Tensor.UnsafeCreateTensor(grads[k]);
+                result[0][k] = outShape.Length == 1 ? grad : grad.view(shape);
             }
             return result;
         }

@@ -80,10 +80,10 @@ public static partial class Autograd
                 Tensor output = outputs[i];
                 if (gradOutputs is not null)
                 {
-                    if (!gradOutputs[i].shape.AsSpan().SequenceEqual(output.shape))
+                    if (!TensorShape.Same(gradOutputs[i], output))
                     {
                         throw new GradientShapeException(
-                            $"Mismatch in shape: grad_output[{i}] has a shape of {TorchSize(gradOutputs[i].shape)} and output[{i}] has a shape of {TorchSize(output.shape)}.");
+                            $"Mismatch in shape: grad_output[{i}] has a shape of {TorchSize(TensorShape.Of(gradOutputs[i]))} and output[{i}] has a shape of {TorchSize(TensorShape.Of(output))}.");
                     }
                 }
                 else if (output.requires_grad)

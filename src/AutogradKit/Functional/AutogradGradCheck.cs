@@ -62,7 +62,7 @@ public static partial class Autograd
         var analytical = checkedInputs.Select(k => new double[xs[k].numel(), m]).ToArray();
         if (output.requires_grad && m > 0)
         {
-            Tensor[] seeds = torch.eye(m, dtype: output.dtype, device: output.device).view([m, .. output.shape]).unbind(0);
+            Tensor[] seeds = torch.eye(m, dtype: output.dtype, device: output.device).view([m, .. TensorShape.Of(output)]).unbind(0);
             Tensor[] diffInputs = checkedInputs.Select(k => xs[k]).ToArray();
             for (long j = 0; j < m; j++)
             {
@@ -95,7 +95,7 @@ public static partial class Autograd
                     using DisposeScope step = torch.NewDisposeScope();
                     Tensor basis = torch.zeros(n, dtype: ScalarType.Float64, device: x.device);
                     basis[e] = eps;
-                    Tensor delta = basis.view(x.shape);
+                    Tensor delta = basis.view(TensorShape.Of(x));
                     Tensor[] plus = xs.Select(t => t.detach()).ToArray();
                     Tensor[] minus = xs.Select(t => t.detach()).ToArray();
                     plus[k] = x + delta;

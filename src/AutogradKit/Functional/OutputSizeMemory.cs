@@ -66,7 +66,7 @@ internal static class OutputSizeMemory
         var signature = new List<long>();
         foreach (TorchSharp.torch.Tensor input in inputs)
         {
-            long[] shape = input.shape;
+            long[] shape = TensorShape.Of(input);
             signature.Add(shape.Length);
             signature.AddRange(shape);
         }
@@ -78,7 +78,7 @@ internal static class OutputSizeMemory
         int at = 0;
         foreach (TorchSharp.torch.Tensor input in inputs)
         {
-            long[] shape = input.shape;
+            long[] shape = TensorShape.Of(input);
             if (at + 1 + shape.Length > signature.Length || signature[at] != shape.Length
                 || !shape.AsSpan().SequenceEqual(signature.AsSpan(at + 1, shape.Length)))
             {

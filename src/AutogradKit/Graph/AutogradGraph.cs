@@ -48,7 +48,7 @@ public static class AutogradGraph
 
         var body = new List<string>();
         string TensorLabel(Tensor t, IntPtr impl) =>
-            $"{(nameOf.TryGetValue(impl, out string? n) ? n : "")}\\n ({string.Join(", ", t.shape)})";
+            $"{(nameOf.TryGetValue(impl, out string? n) ? n : "")}\\n ({string.Join(", ", TensorShape.Of(t))})";
 
         IntPtr rootImpl = NodeLayout.TensorImpl(root.Handle);
         string rootId = Id(rootImpl);

@@ -26,6 +26,19 @@ internal static partial class NativeMethods
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTorch_int32_to_scalar")]
     internal static partial IntPtr THSTorch_int32_to_scalar(int value);
 
+    /// <summary>
+    /// <c>tensor.ndimension()</c>. Without a GC transition: a field read that cannot fail for a live handle (the
+    /// bridge's try/catch never runs), so <see cref="TensorShape"/> costs nanoseconds.
+    /// </summary>
+    [SuppressGCTransition]
+    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_ndimension")]
+    internal static partial long THSTensor_ndimension(IntPtr tensor);
+
+    /// <summary><c>tensor.size(dim)</c> for <c>0 ≤ dim &lt; ndimension</c>; as <see cref="THSTensor_ndimension"/>, no GC transition.</summary>
+    [SuppressGCTransition]
+    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_size")]
+    internal static partial long THSTensor_size(IntPtr tensor, long dim);
+
     /// <summary><c>tensor.is_leaf()</c>.</summary>
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_is_leaf")]
     [return: MarshalAs(UnmanagedType.U1)]

@@ -80,8 +80,8 @@ public static class BackwardExtensions
     /// <summary>The checks PyTorch makes in Python (<c>torch.autograd._make_grads</c>) before calling the engine.</summary>
     private static void CheckGradient(Tensor output, Tensor gradient)
     {
-        long[] outputShape = output.shape;
-        long[] gradientShape = gradient.shape;
+        long[] outputShape = TensorShape.Of(output);
+        long[] gradientShape = TensorShape.Of(gradient);
         if (!outputShape.AsSpan().SequenceEqual(gradientShape))
         {
             throw new GradientShapeException(
