@@ -22,7 +22,7 @@ public static class InterleavedMode
     public static int Run(string[] args)
     {
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture; // numbers in the console and the file alike
-        int rounds = 21;
+        int rounds = 24;
         int blockMs = 60;
         string? filter = null;
         string output = DefaultOut;
@@ -55,7 +55,7 @@ public static class InterleavedMode
                     break;
                 default:
                     Console.Error.WriteLine($"--interleaved: unknown option {args[i]}");
-                    Console.Error.WriteLine("usage: --interleaved [--rounds N (21)] [--block-ms M (60)] [--filter SUBSTRING] [--out PATH] [--python PATH] [--no-pytorch]");
+                    Console.Error.WriteLine("usage: --interleaved [--rounds N (24, a multiple of 6 keeps the orders balanced)] [--block-ms M (60)] [--filter SUBSTRING] [--out PATH] [--python PATH] [--no-pytorch]");
                     return 2;
             }
         }
@@ -124,6 +124,27 @@ public static class InterleavedMode
         return 0;
     }
 
+    /// <summary>The <paramref name="index"/>-th permutation (mod n!) of <paramref name="items"/>, in lexicographic order.</summary>
+    internal static T[] Permutation<T>(IReadOnlyList<T> items, int index)
+    {
+        var pool = items.ToList();
+        int count = 1;
+        for (int i = 2; i <= pool.Count; i++)
+        {
+            count *= i;
+        }
+        index %= count;
+        var result = new T[pool.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            count /= pool.Count;
+            result[i] = pool[index / count];
+            pool.RemoveAt(index / count);
+            index %= count;
+        }
+        return result;
+    }
+
     private static PairResult MeasurePair(PairSpec pair, BenchmarkHost host, PyTorchServer? server, string? serverError, int rounds, double seconds)
     {
         object instance = host.Instance(pair.Class);
@@ -157,8 +178,10 @@ public static class InterleavedMode
         var results = new List<RoundResult>();
         for (int round = 0; round < rounds; round++)
         {
-            // Rotated every round, so that no contender is always first (or always right after another).
-            Contender[] order = Enumerable.Range(0, contenders.Count).Select(i => contenders[(round + i) % contenders.Count]).ToArray();
+            // Every permutation in turn (6 for three contenders), so that each contender runs first, and right
+            // after each other one, equally often: a plain rotation put AutogradKit right after PyTorch's block
+            // twice as often as raw TorchSharp, and the block after the Python process's ran measurably slower.
+            Contender[] order = Permutation(contenders, round);
             var times = new Dictionary<string, double>();
             foreach (Contender c in order)
             {
