@@ -122,7 +122,7 @@ ROWS = [
 
 # Breakdown rows: raw TorchSharp pieces that explain a gap (no target).
 BREAKDOWN = [
-    ("vectorize: one no-grad forward of f (the size probe)", "FunctionalBenchmarks.ProbeForward_Raw"),
+    ("vectorize: the raw batched backward building its identity seed in the call", "FunctionalBenchmarks.JacobianBatchedOwnIdentity_Raw"),
     ("Hessian raw loop, gradient taken w.r.t. a view of x", "FunctionalBenchmarks.HessianViewInput_Raw"),
     ("Hessian raw loop with functional.py's nesting (view input, stack/view/alias)", "FunctionalBenchmarks.HessianNested_Raw"),
     ("one P/Invoke (torch.is_grad_enabled)", "ScopeBenchmarks.IsGradEnabled_Raw"),

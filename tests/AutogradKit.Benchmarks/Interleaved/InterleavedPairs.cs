@@ -68,6 +68,8 @@ public static class InterleavedPairs
             nameof(FunctionalBenchmarks.Jacobian_AutogradKit), nameof(FunctionalBenchmarks.JacobianBackwardLoop_Raw), true, "jacobian_64", 1.03, 0.90));
         pairs.Add(new("JacobianVectorize", "Jacobian 64→64 vectorize", functional,
             nameof(FunctionalBenchmarks.JacobianVectorized_AutogradKit), nameof(FunctionalBenchmarks.JacobianBatched_Raw), true, "jacobian_64_vectorize", 1.03, 0.50));
+        pairs.Add(new("JacobianVectorizeOwnIdentity", "  ↳ vectorize vs raw building its identity in the call", functional,
+            nameof(FunctionalBenchmarks.JacobianVectorized_AutogradKit), nameof(FunctionalBenchmarks.JacobianBatchedOwnIdentity_Raw), true, null, 1.03, null));
         pairs.Add(new("Hessian", "Hessian of sum∘f, 64 (loop)", functional,
             nameof(FunctionalBenchmarks.Hessian_AutogradKit), nameof(FunctionalBenchmarks.HessianBackwardLoop_Raw), true, "hessian_64", 1.03, null));
 #endif

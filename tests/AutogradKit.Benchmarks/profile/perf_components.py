@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Groups `perf report --no-children --sort dso,sym` self time into components, in µs a call.
+"""Groups `perf report --no-children --sort dso,sym -t ';'` self time into components, in µs a call.
 
     perf_components.py LABEL=BASE [LABEL=BASE ...]
 
-BASE.txt is perf's report and BASE.time the run's "… X us/call …" line (what profile.sh writes). Each symbol's
-share of the samples times the run's time a call gives its µs a call; symbols are put in the first component whose
-pattern matches "dso symbol". The table is Markdown, one column a run.
+BASE.txt is perf's report and BASE.time the run's "… X us/call …" line (what profile.sh writes). Each component's
+share of the samples, times the run's time a call, gives its µs a call; a symbol goes to the first component
+whose pattern matches "dso symbol". The table is Markdown, one column a run.
 """
 import re
 import sys
@@ -31,7 +31,9 @@ COMPONENTS = OrderedDict([
     ("libtorch, no symbol (stripped builds, e.g. Debian's PyTorch)", r"libtorch\S* 0x[0-9a-f]+$|libc10\S* 0x[0-9a-f]+$"),
 ])
 
-LINE = re.compile(r"\s*([\d.]+)%\s+(\S+(?: \(deleted\))?)\s+\[[.k]\]\s+(.*)")
+# "  21.85% ;libtorch_cpu.so   ;[.] mkl_blas_def_sgemm_kernel_0_zen" (';' separates the fields: a dso such as
+# "[JIT] tid 7102", perf's name for .NET's JIT-compiled code, has spaces of its own).
+LINE = re.compile(r"\s*([\d.]+)%\s*;(.*?)\s*;\[[.k]\]\s+(.*)")
 
 
 def load(base):
@@ -44,15 +46,17 @@ def load(base):
             m = LINE.match(line)
             if not m:
                 continue
-            share, dso, sym = float(m.group(1)) / 100, m.group(2), m.group(3)
+            share, dso, sym = float(m.group(1)), m.group(2), m.group(3)
             text = f"{dso} {sym}"
             for name, pattern in COMPONENTS.items():
                 if re.search(pattern, text):
-                    parts[name] += share * per_call
+                    parts[name] += share
                     break
             else:
-                parts["other"] += share * per_call
-    return per_call, parts
+                parts["other"] += share
+    # perf's rounded percentages do not add up to exactly 100: scale the shares to the measured time a call.
+    total = sum(parts.values())
+    return per_call, OrderedDict((name, share / total * per_call) for name, share in parts.items())
 
 
 def fmt(us):

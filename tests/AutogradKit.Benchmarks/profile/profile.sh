@@ -28,6 +28,6 @@ if [ -n "$case_name" ]; then
 fi
 for run in "${runs[@]}"; do
   base="${run#*=}"
-  perf report -i "$base.data" --no-children --sort dso,sym -g none --stdio 2>/dev/null > "$base.txt"
+  perf report -i "$base.data" --no-children --sort dso,sym -g none --stdio -t ';' 2>/dev/null > "$base.txt"
 done
 python3 "$here/perf_components.py" "${runs[@]}" | tee "$out/$id-components.md"
