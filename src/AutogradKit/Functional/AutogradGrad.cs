@@ -34,7 +34,11 @@ public static partial class Autograd
     /// accumulated into the emptied <c>.grad</c>s and taken from there, and the saved <c>.grad</c>s are put back,
     /// also when backward fails. Differences from PyTorch that follow: libtorch calls <c>retain_grad()</c> on
     /// every input that is not a leaf (so later backward passes fill that tensor's <c>.grad</c>; libtorch has no
-    /// way back), and hooks registered to run after a leaf's gradient is accumulated run.</para>
+    /// way back), and hooks registered to run after a leaf's gradient is accumulated run. The two warnings that
+    /// route makes libtorch print on stderr ("Using backward() with create_graph=True will create a reference
+    /// cycle …", once per process, and "The .grad attribute of a Tensor that is not a leaf Tensor is being
+    /// accessed …") are dropped while the call runs, since PyTorch's <c>grad</c> prints neither; other warnings
+    /// pass through.</para>
     /// <para>Thread-safety: safe to call from several threads on graphs that share no input tensor.</para>
     /// </remarks>
     /// <example>
