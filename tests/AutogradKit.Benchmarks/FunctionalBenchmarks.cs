@@ -27,7 +27,6 @@ public class FunctionalBenchmarks
         {
             throw new InvalidOperationException("the raw Jacobians disagree");
         }
-#if AK_GRAD
         // Every path computes the same matrices, so that the timings compare the same work.
         using Tensor kit = Jacobian_AutogradKit();
         using Tensor kitVectorized = JacobianVectorized_AutogradKit();
@@ -38,7 +37,6 @@ public class FunctionalBenchmarks
         {
             throw new InvalidOperationException("AutogradKit's Jacobian or Hessian differs from the raw TorchSharp one");
         }
-#endif
     }
 
     /// <summary>Frees the network.</summary>
@@ -145,7 +143,6 @@ public class FunctionalBenchmarks
         return net.RowsByBackwardLoop(g, x).MoveToOuterDisposeScope();
     }
 
-#if AK_GRAD
     // Scoped like the raw baselines, so that both free the function's temporaries the same way.
 
     /// <summary><c>Autograd.Functional.Jacobian(f, x)</c>.</summary>
@@ -174,5 +171,4 @@ public class FunctionalBenchmarks
         using var scope = torch.NewDisposeScope();
         return Autograd.Functional.Hessian(net.FSum, net.X).MoveToOuterDisposeScope();
     }
-#endif
 }

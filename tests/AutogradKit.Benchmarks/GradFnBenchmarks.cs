@@ -36,7 +36,6 @@ public class GradFnBenchmarks
     [Benchmark(Baseline = true)]
     public bool RequiresGradRead_Raw() => loss.requires_grad;
 
-#if AK_GRADFN
     /// <summary><c>loss.GradFn</c>.</summary>
     [Benchmark]
     public object? GradFn_AutogradKit() => loss.GradFn;
@@ -72,5 +71,4 @@ public class GradFnBenchmarks
         }
         return count;
     }
-#endif
 }

@@ -49,7 +49,6 @@ public class ReprBenchmarks
         return large.ToString(TorchSharp.TensorStringStyle.Numpy);
     }
 
-#if AK_REPR
     /// <summary><c>small.Repr()</c>.</summary>
     [Benchmark]
     [BenchmarkCategory("Repr30")]
@@ -59,5 +58,4 @@ public class ReprBenchmarks
     [Benchmark]
     [BenchmarkCategory("Repr1000")]
     public string Large_AutogradKit() => large.Repr();
-#endif
 }

@@ -80,7 +80,6 @@ public class ScopeBenchmarks
         public readonly IntPtr Guard = outer is null ? IntPtr.Zero : 1;
     }
 
-#if AK_FOUNDATION
     /// <summary><c>using (Autograd.NoGrad()) { }</c>.</summary>
     [Benchmark]
     [BenchmarkCategory("NoGrad")]
@@ -110,5 +109,4 @@ public class ScopeBenchmarks
         {
         }
     }
-#endif
 }

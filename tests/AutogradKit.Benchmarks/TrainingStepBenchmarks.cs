@@ -42,7 +42,6 @@ public class TrainingStepBenchmarks
         t.B.grad!.zero_();
     }
 
-#if AK_FOUNDATION
     /// <summary>The same step with AutogradKit: <c>Backward()</c>, <c>Autograd.NoGrad()</c>, <c>ZeroGrad()</c>.</summary>
     [Benchmark]
     public void AutogradKit()
@@ -96,5 +95,4 @@ public class TrainingStepBenchmarks
         using var scope = torch.NewDisposeScope();
         t.Loss().Backward();
     }
-#endif
 }

@@ -214,7 +214,6 @@ internal static class MisuseCases
             }
         });
 
-#if AK_GRADFN
         // ---- GradFn ----------------------------------------------------------------------------------------
         Add("GradFn of a disposed tensor", r =>
         {
@@ -262,8 +261,6 @@ internal static class MisuseCases
                 _ = child.Name;
             }
         });
-#endif
-#if AK_GRADFN_DOT
         Add("AutogradGraph.ToDot of a disposed, leaf or named tensor", r =>
         {
             Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
@@ -282,9 +279,7 @@ internal static class MisuseCases
                     break;
             }
         });
-#endif
 
-#if AK_REPR
         // ---- Repr ------------------------------------------------------------------------------------------
         Add("Repr of a random tensor", r => _ = RandomTensor(r, AnyTypes, requiresGrad: false).Repr());
         Add("Repr of a disposed tensor", r =>
@@ -305,9 +300,7 @@ internal static class MisuseCases
             Tensor t = torch.tensor(new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f, -0f, 1e-30f, 3e38f });
             _ = (r.Next(2) == 0 ? t : t.to(Pick(r, AnyTypes))).Repr();
         });
-#endif
 
-#if AK_GRAD
         // ---- Autograd.Grad ---------------------------------------------------------------------------------
         Add("Grad with an unused input", r =>
         {
@@ -461,9 +454,7 @@ internal static class MisuseCases
                 ((nn.Module)null!).Unfreeze();
             }
         });
-#endif
 
-#if AK_HOOKS
         // ---- Hooks -----------------------------------------------------------------------------------------
         Add("RegisterHook on a tensor that does not require grad or is disposed", r =>
         {
@@ -525,7 +516,6 @@ internal static class MisuseCases
                 inner.ForEach(i => i.Dispose());
             }
         });
-#endif
         return cases;
     }
 
@@ -645,7 +635,6 @@ internal static class MisuseCases
         }
     }
 
-#if AK_GRADFN
     private static int Walk(GradFn root)
     {
         var seen = new HashSet<GradFn>();
@@ -669,5 +658,4 @@ internal static class MisuseCases
         }
         return seen.Count;
     }
-#endif
 }

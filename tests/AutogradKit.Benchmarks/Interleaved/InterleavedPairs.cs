@@ -29,7 +29,7 @@ public sealed record PairSpec(
 /// The pairs the interleaved mode measures, with the targets: every AutogradKit path ≤ 1.03× raw
 /// (ZeroGrad ≤ 1.00×), training step ≤ 1.00× PyTorch, Jacobian loop ≤ 0.90× PyTorch, Jacobian vectorize
 /// ≤ 0.50× PyTorch, Repr 30×30 ≤ 0.10× PyTorch. Only the benchmark methods already in this project are
-/// named here (nothing is re-implemented), under the same feature guards. Thread-safe (immutable).
+/// named here (nothing is re-implemented). Thread-safe (immutable).
 /// </summary>
 public static class InterleavedPairs
 {
@@ -39,7 +39,6 @@ public static class InterleavedPairs
     private static List<PairSpec> Build()
     {
         var pairs = new List<PairSpec>();
-#if AK_FOUNDATION
         Type step = typeof(TrainingStepBenchmarks);
         pairs.Add(new("TrainingStep", "Training step (tutorial)", step,
             nameof(TrainingStepBenchmarks.AutogradKit), nameof(TrainingStepBenchmarks.RawTorchSharp), true, "training_step", 1.03, 1.00));
@@ -54,15 +53,11 @@ public static class InterleavedPairs
             nameof(ScopeBenchmarks.EnableGrad_AutogradKit), nameof(ScopeBenchmarks.EnableGrad_Raw), true, "enable_grad_scope", 1.03, null));
         pairs.Add(new("InferenceMode", "InferenceMode scope enter+exit", scopes,
             nameof(ScopeBenchmarks.InferenceMode_AutogradKit), nameof(ScopeBenchmarks.InferenceMode_Raw), true, "inference_mode_scope", 1.03, null));
-#endif
         pairs.Add(new("IsGradEnabled", "IsGradEnabled", typeof(ScopeBenchmarks),
             nameof(ScopeBenchmarks.IsGradEnabled_AutogradKit), nameof(ScopeBenchmarks.IsGradEnabled_Raw), true, null, 1.03, null));
-#if AK_REPR
         // TorchSharp's ToString is not PyTorch's text: only a scale. The target is against PyTorch's repr.
         pairs.Add(new("Repr30", "Repr 30×30 float32", typeof(ReprBenchmarks),
             nameof(ReprBenchmarks.Small_AutogradKit), nameof(ReprBenchmarks.Small_RawToString), false, "repr_30x30", null, 0.10));
-#endif
-#if AK_GRAD
         Type functional = typeof(FunctionalBenchmarks);
         pairs.Add(new("Jacobian", "Jacobian 64→64 (loop)", functional,
             nameof(FunctionalBenchmarks.Jacobian_AutogradKit), nameof(FunctionalBenchmarks.JacobianBackwardLoop_Raw), true, "jacobian_64", 1.03, 0.90));
@@ -72,7 +67,6 @@ public static class InterleavedPairs
             nameof(FunctionalBenchmarks.JacobianVectorized_AutogradKit), nameof(FunctionalBenchmarks.JacobianBatchedOwnIdentity_Raw), true, null, 1.03, null));
         pairs.Add(new("Hessian", "Hessian of sum∘f, 64 (loop)", functional,
             nameof(FunctionalBenchmarks.Hessian_AutogradKit), nameof(FunctionalBenchmarks.HessianBackwardLoop_Raw), true, "hessian_64", 1.03, null));
-#endif
         return pairs;
     }
 }

@@ -66,7 +66,6 @@ internal sealed class SoakLoop : IDisposable
             }
         }
 
-#if AK_HOOKS
         // A hook that doubles z's gradient, removed after one backward; one that only observes.
         int seen = 0;
         using (z.RegisterHook(g => g * 2))
@@ -84,9 +83,6 @@ internal sealed class SoakLoop : IDisposable
             loss.Backward(retainGraph: true);
             Check(doubled.allclose(z.grad! * 2), "hook doubled the gradient");
         }
-#else
-        loss.Backward(retainGraph: true);
-#endif
         w.ZeroGrad();
         b.ZeroGrad();
         loss.Backward();
