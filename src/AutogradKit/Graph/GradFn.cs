@@ -9,7 +9,10 @@ namespace AutogradKit;
 /// (<see cref="NextFunctions"/>).
 /// </summary>
 /// <remarks>
-/// A <c>GradFn</c> holds its own reference to the libtorch node, and the tensor the walk started from. Once
+/// A <c>GradFn</c> from <c>t.GradFn</c> holds its own reference to the libtorch node, and the tensor the walk
+/// started from; the <c>GradFn</c>s reached through <see cref="NextFunctions"/> share that one reference, since a
+/// node holds the nodes of its next edges and libtorch never changes a node's edges once it is built (so a walk
+/// takes one reference, not one a node). Once
 /// that tensor is disposed, every member that reads the graph throws <see cref="ObjectDisposedException"/>;
 /// equality and hashing, which only compare node identity, keep working. Reading the graph never changes it.
 /// Thread-safety: all members are safe to call from several threads at once; the graph must not be changed
@@ -18,16 +21,17 @@ namespace AutogradKit;
 public sealed class GradFn : IEquatable<GradFn>
 {
     private readonly Tensor _root;
-    private readonly SharedNodeRef _node;
+    // The reference that keeps this node alive: the walk's root node, which reaches this one.
+    private readonly SharedNodeRef _pin;
     private readonly IntPtr _address;
     private string? _name;
     private IReadOnlyList<GradEdge>? _next;
 
-    private GradFn(Tensor root, SharedNodeRef node)
+    private GradFn(Tensor root, SharedNodeRef pin, IntPtr address)
     {
         _root = root;
-        _node = node;
-        _address = node.Node;
+        _pin = pin;
+        _address = address;
     }
 
     /// <summary>The grad_fn of <paramref name="tensor"/>, or null for a leaf or a tensor that does not require grad.</summary>
@@ -38,7 +42,7 @@ public sealed class GradFn : IEquatable<GradFn>
         NodeLayout.Ensure();
         SharedNodeRef? node = NodeLayout.GradFnOf(tensor);
         GC.KeepAlive(tensor);
-        return node is null ? null : new GradFn(tensor, node);
+        return node is null ? null : new GradFn(tensor, node, node.Node);
     }
 
     /// <summary>The node's address, its identity.</summary>
@@ -58,8 +62,8 @@ public sealed class GradFn : IEquatable<GradFn>
             ThrowIfRootDisposed();
             if (_name is null)
             {
-                string name = NodeLayout.ShortName(NodeLayout.QualifiedName(_node.Node));
-                GC.KeepAlive(_node);
+                string name = NodeLayout.NameOf(_address);
+                GC.KeepAlive(_pin);
                 _name = name;
             }
             return _name;
@@ -78,12 +82,12 @@ public sealed class GradFn : IEquatable<GradFn>
             ThrowIfRootDisposed();
             if (_next is null)
             {
-                var edges = NodeLayout.NextEdges(_node.Node);
-                GC.KeepAlive(_node);
+                var edges = NodeLayout.NextEdgeAddresses(_address);
+                GC.KeepAlive(_pin);
                 var next = new GradEdge[edges.Length];
                 for (int i = 0; i < edges.Length; i++)
                 {
-                    next[i] = new GradEdge(edges[i].Function is { } f ? new GradFn(_root, f) : null, edges[i].InputNr);
+                    next[i] = new GradEdge(edges[i].Function != IntPtr.Zero ? new GradFn(_root, _pin, edges[i].Function) : null, edges[i].InputNr);
                 }
                 Interlocked.CompareExchange(ref _next, Array.AsReadOnly(next), null);
             }
@@ -104,8 +108,8 @@ public sealed class GradFn : IEquatable<GradFn>
             {
                 return null;
             }
-            IntPtr handle = NativeMethods.THSTensor_alias(NodeLayout.VariableAddress(_node.Node));
-            GC.KeepAlive(_node);
+            IntPtr handle = NativeMethods.THSTensor_alias(NodeLayout.VariableAddress(_address));
+            GC.KeepAlive(_pin);
             if (handle == IntPtr.Zero)
             {
                 throw NativeErrors.FromNativeText(NativeMethods.TakeNativeError() ?? "THSTensor_alias returned no tensor.");

@@ -83,6 +83,25 @@ internal static unsafe class NodeLayout
         }
     }
 
+    // Short names by vtable: the exported base Node::name() is c10::demangle(typeid(*this).name()), a function of
+    // the node's dynamic type alone, and demangling costs about half a microsecond a call.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<IntPtr, string> NamesByVtable = new();
+
+    /// <summary>
+    /// <see cref="ShortName"/> of <see cref="QualifiedName"/>, cached per C++ class (the node's vtable pointer, its
+    /// first word): PyTorch's <c>type(grad_fn).__name__</c>.
+    /// </summary>
+    internal static string NameOf(IntPtr node)
+    {
+        IntPtr vtable = *(IntPtr*)node;
+        if (!NamesByVtable.TryGetValue(vtable, out string? name))
+        {
+            name = ShortName(QualifiedName(node));
+            NamesByVtable.TryAdd(vtable, name);
+        }
+        return name;
+    }
+
     /// <summary>The Python-visible name: the C++ type name without its namespace (<c>AddBackward0</c>).</summary>
     internal static string ShortName(string qualified)
     {
@@ -122,6 +141,23 @@ internal static unsafe class NodeLayout
         {
             IntPtr edge = begin + i * EdgeSize;
             edges[i] = (SharedNodeRef.FromSharedPtr(edge), (int)*(uint*)(edge + InputNrOffset));
+        }
+        return edges;
+    }
+
+    /// <summary>
+    /// The next edges of <paramref name="node"/> as (node address, input_nr), without taking references: the
+    /// caller must hold a reference that keeps <paramref name="node"/> (and so its next nodes) alive.
+    /// </summary>
+    internal static (IntPtr Function, int InputNr)[] NextEdgeAddresses(IntPtr node)
+    {
+        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + IntPtr.Size);
+        var edges = new (IntPtr, int)[((long)end - (long)begin) / EdgeSize];
+        for (int i = 0; i < edges.Length; i++)
+        {
+            IntPtr edge = begin + i * EdgeSize;
+            edges[i] = (*(IntPtr*)edge, (int)*(uint*)(edge + InputNrOffset));
         }
         return edges;
     }

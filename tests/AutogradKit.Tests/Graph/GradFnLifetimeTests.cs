@@ -97,6 +97,33 @@ public class GradFnLifetimeTests
     }
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
+    public void NextFunctions_OutliveTheirParentGradFn_AndEveryOtherOwner(string device)
+    {
+        // The GradFns a walk reaches share the root GradFn's one reference; here they are all that is left.
+        using var scope = torch.NewDisposeScope();
+        Tensor a = torch.ones(3, requires_grad: true, device: DeviceCases.Device(device));
+        Tensor z = TakeExpGradFnThenOrphanTheGraph(a, out GradFn exp);
+        ForceGc();
+        Assert.That(exp.Name, Is.EqualTo("ExpBackward0"));
+        GradFn accumulate = exp.NextFunctions[0].Function!;
+        Assert.That(accumulate.Name, Is.EqualTo("AccumulateGrad"));
+        using Tensor v = accumulate.Variable!;
+        Assert.That(v.shape, Is.EqualTo(new long[] { 3 }));
+        Assert.That(z.GradFn, Is.Null, "detach_() left z without a graph");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Tensor TakeExpGradFnThenOrphanTheGraph(Tensor a, out GradFn exp)
+    {
+        Tensor y = a.exp();
+        Tensor z = y * 2.0;
+        exp = z.GradFn!.NextFunctions[0].Function!;  // the parent GradFn is dropped right here
+        y.Dispose();
+        z.detach_();                                  // z no longer holds MulBackward: only the walk's reference does
+        return z;
+    }
+
+    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void GradFn_LongChain_WalksWithoutRecursion(string device)
     {
         using var scope = torch.NewDisposeScope();
