@@ -24,6 +24,19 @@ public static class Devices
     public static IReadOnlyList<torch.Device> All => AllDevices.Value;
 
     /// <summary>
+    /// libtorch's version as PyTorch prints <c>torch.__version__</c> ("2.10.0"): TorchSharp reports it as a
+    /// four-part .NET version ("2.10.0.0").
+    /// </summary>
+    internal static string LibTorchVersion
+    {
+        get
+        {
+            string version = torch.__version__;
+            return version.Count(c => c == '.') == 3 && version.EndsWith(".0", StringComparison.Ordinal) ? version[..^2] : version;
+        }
+    }
+
+    /// <summary>
     /// One line a device, the first facts <c>nvidia-smi</c> would show: its name and, for CUDA, its index and count.
     /// </summary>
     public static string Describe()
@@ -32,8 +45,8 @@ public static class Devices
         foreach (torch.Device device in All)
         {
             lines.Add(device.type == DeviceType.CUDA
-                ? $"cuda:{device.index}  CUDA device {device.index} of {torch.cuda.device_count()} (libtorch {torch.__version__})"
-                : $"cpu     {Environment.ProcessorCount} logical cores, {torch.get_num_threads()} libtorch threads (libtorch {torch.__version__})");
+                ? $"cuda:{device.index}  CUDA device {device.index} of {torch.cuda.device_count()} (libtorch {LibTorchVersion})"
+                : $"cpu     {Environment.ProcessorCount} logical cores, {torch.get_num_threads()} libtorch threads (libtorch {LibTorchVersion})");
         }
         return string.Join(Environment.NewLine, lines);
     }
