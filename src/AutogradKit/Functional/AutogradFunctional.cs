@@ -323,7 +323,7 @@ public static partial class Autograd
                 if (!TensorShape.Same(v[i], other[i]))
                 {
                     string prepend = isOtherTuple ? $"Entry {i} in " : "";
-                    throw new ArgumentException($"{prepend}v has invalid size: should be {TorchSize(TensorShape.Of(other[i]))} but got {TorchSize(TensorShape.Of(v[i]))}.", nameof(v));
+                    throw new ArgumentException($"{prepend}v has invalid size: should be {PythonText.Size(TensorShape.Of(other[i]))} but got {PythonText.Size(TensorShape.Of(v[i]))}.", nameof(v));
                 }
             }
         }
@@ -720,7 +720,7 @@ public static partial class Autograd
             if (!returnedShape.AsSpan().SequenceEqual(expected))
             {
                 throw new ArgumentException(
-                    $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {TorchSize(returnedShape)}, expected {TorchSize(expected)}.", "f");
+                    $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {PythonText.Size(returnedShape)}, expected {PythonText.Size(expected)}.", "f");
             }
             OutputSizeMemory.Record(userFunction, inputs, m);
             return JacobianOfBatch(inputs, xs, yb, outShape, m, createGraph);

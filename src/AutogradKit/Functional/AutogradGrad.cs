@@ -84,11 +84,7 @@ public static partial class Autograd
                 Tensor output = outputs[i];
                 if (gradOutputs is not null)
                 {
-                    if (!TensorShape.Same(gradOutputs[i], output))
-                    {
-                        throw new GradientShapeException(
-                            $"Mismatch in shape: grad_output[{i}] has a shape of {TorchSize(TensorShape.Of(gradOutputs[i]))} and output[{i}] has a shape of {TorchSize(TensorShape.Of(output))}.");
-                    }
+                    BackwardExtensions.CheckGradientShape(output, gradOutputs[i], i);
                 }
                 else if (output.requires_grad)
                 {
@@ -250,7 +246,4 @@ public static partial class Autograd
             }
         }
     }
-
-    /// <summary>Python's <c>str(t.shape)</c>: <c>torch.Size([2, 3])</c>.</summary>
-    internal static string TorchSize(ReadOnlySpan<long> shape) => $"torch.Size([{string.Join(", ", shape.ToArray())}])";
 }

@@ -50,8 +50,7 @@ public static class BackwardExtensions
                 TensorArguments.LiveHandle(gradient, nameof(gradient));
                 CheckGradient(t, gradient);
             }
-            // torch.autograd.backward keeps the graph when asked to (Tensor.backward(create_graph: true) does not),
-            // and PyTorch's retain_graph defaults to create_graph.
+            // PyTorch's retain_graph defaults to create_graph.
             bool retain = retainGraph || createGraph;
             // The bridge's backward entry points catch libtorch's errors (torch::autograd::backward keeps the graph
             // when asked to; Tensor.backward(create_graph: true) does not). Called directly: this is the training
@@ -80,18 +79,26 @@ public static class BackwardExtensions
     /// <summary>The checks PyTorch makes in Python (<c>torch.autograd._make_grads</c>) before calling the engine.</summary>
     private static void CheckGradient(Tensor output, Tensor gradient)
     {
-        long[] outputShape = TensorShape.Of(output);
-        long[] gradientShape = TensorShape.Of(gradient);
-        if (!outputShape.AsSpan().SequenceEqual(gradientShape))
-        {
-            throw new GradientShapeException(
-                $"Mismatch in shape: grad_output[0] has a shape of {PythonText.Size(gradientShape)} and output[0] has a shape of {PythonText.Size(outputShape)}.");
-        }
+        CheckGradientShape(output, gradient, 0);
         if (output.is_complex() != gradient.is_complex())
         {
             throw new AutogradException(
                 "For complex Tensors, both grad_output and output are required to have the same dtype. Mismatch in dtype: " +
                 $"grad_output[0] has a dtype of {PythonText.DType(gradient.dtype)} and output[0] has a dtype of {PythonText.DType(output.dtype)}.");
+        }
+    }
+
+    /// <summary>
+    /// <c>_make_grads</c>' shape check, shared with <see cref="Autograd.Grad"/>: <paramref name="gradient"/> must be
+    /// shaped like <paramref name="output"/>, the <paramref name="index"/>-th output.
+    /// </summary>
+    /// <exception cref="GradientShapeException">The shapes differ; PyTorch's text.</exception>
+    internal static void CheckGradientShape(Tensor output, Tensor gradient, int index)
+    {
+        if (!TensorShape.Same(gradient, output))
+        {
+            throw new GradientShapeException(
+                $"Mismatch in shape: grad_output[{index}] has a shape of {PythonText.Size(TensorShape.Of(gradient))} and output[{index}] has a shape of {PythonText.Size(TensorShape.Of(output))}.");
         }
     }
 }
