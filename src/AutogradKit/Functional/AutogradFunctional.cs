@@ -689,18 +689,19 @@ public static partial class Autograd
             // The batch needs the output's size m before f runs on it. A size remembered from an earlier call on
             // inputs of these shapes saves a whole forward pass (a tenth of the call for a 64→64 network); it is
             // only trusted when the batched result agrees with it, otherwise one no-grad forward pass learns m.
+            long[][] inputShapes = inputs.Select(TensorShape.Of).ToArray();
             Tensor[] xs;
             Tensor yb;
             long[] outShape;
             long m;
-            if (OutputSizeMemory.TryGet(userFunction, inputs, out m))
+            if (OutputSizeMemory.TryGet(userFunction, inputShapes, out m))
             {
-                (xs, yb) = BatchedForward(f, inputs, m, createGraph);
+                (xs, yb) = BatchedForward(f, inputs, inputShapes, m, createGraph);
                 long[] batchedShape = TensorShape.Of(yb);
                 outShape = batchedShape.AsSpan(Math.Min(1, batchedShape.Length)).ToArray();
                 if (batchedShape.Length > 0 && batchedShape[0] == m && Product(outShape) == m)
                 {
-                    return JacobianOfBatch(inputs, xs, yb, outShape, m, createGraph);
+                    return JacobianOfBatch(inputs, inputShapes, xs, yb, outShape, m, createGraph);
                 }
             }
             Tensor[] probe;
@@ -714,7 +715,7 @@ public static partial class Autograd
             }
             outShape = TensorShape.Of(probe[0]);
             m = probe[0].numel();
-            (xs, yb) = BatchedForward(f, inputs, m, createGraph);
+            (xs, yb) = BatchedForward(f, inputs, inputShapes, m, createGraph);
             long[] expected = [m, .. outShape];
             long[] returnedShape = TensorShape.Of(yb);
             if (!returnedShape.AsSpan().SequenceEqual(expected))
@@ -722,8 +723,8 @@ public static partial class Autograd
                 throw new ArgumentException(
                     $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {PythonText.Size(returnedShape)}, expected {PythonText.Size(expected)}.", "f");
             }
-            OutputSizeMemory.Record(userFunction, inputs, m);
-            return JacobianOfBatch(inputs, xs, yb, outShape, m, createGraph);
+            OutputSizeMemory.Record(userFunction, inputShapes, m);
+            return JacobianOfBatch(inputs, inputShapes, xs, yb, outShape, m, createGraph);
         }
 
         private static long Product(long[] shape)
@@ -737,7 +738,7 @@ public static partial class Autograd
         }
 
         /// <summary>f on a batch of m copies of each input, each copy a leaf (or, with createGraph, a view of a caller's input that requires grad).</summary>
-        private static (Tensor[] Batch, Tensor Output) BatchedForward(Func<Tensor[], Tensor[]> f, Tensor[] inputs, long m, bool createGraph)
+        private static (Tensor[] Batch, Tensor Output) BatchedForward(Func<Tensor[], Tensor[]> f, Tensor[] inputs, long[][] inputShapes, long m, bool createGraph)
         {
             var xs = new Tensor[inputs.Length];
             Tensor[] outputs;
@@ -746,7 +747,7 @@ public static partial class Autograd
                 for (int k = 0; k < inputs.Length; k++)
                 {
                     Tensor x = inputs[k];
-                    long[] shape = TensorShape.Of(x);
+                    long[] shape = inputShapes[k];
                     if (createGraph && x.requires_grad)
                     {
                         xs[k] = x.expand([m, .. shape]);
@@ -769,7 +770,7 @@ public static partial class Autograd
         }
 
         /// <summary>The Jacobian from one backward pass through the batch <paramref name="yb"/>, seeded with the identity.</summary>
-        private static Tensor[][] JacobianOfBatch(Tensor[] inputs, Tensor[] xs, Tensor yb, long[] outShape, long m, bool createGraph)
+        private static Tensor[][] JacobianOfBatch(Tensor[] inputs, long[][] inputShapes, Tensor[] xs, Tensor yb, long[] outShape, long m, bool createGraph)
         {
             long[] expected = [m, .. outShape];
             var result = new Tensor[1][];
@@ -778,7 +779,7 @@ public static partial class Autograd
             {
                 for (int k = 0; k < inputs.Length; k++)
                 {
-                    result[0][k] = torch.zeros([.. outShape, .. TensorShape.Of(inputs[k])], dtype: inputs[k].dtype, device: inputs[k].device);
+                    result[0][k] = torch.zeros([.. outShape, .. inputShapes[k]], dtype: inputs[k].dtype, device: inputs[k].device);
                 }
                 return result;
             }
@@ -789,7 +790,7 @@ public static partial class Autograd
             GC.KeepAlive(xs);
             for (int k = 0; k < inputs.Length; k++)
             {
-                long[] shape = [.. outShape, .. TensorShape.Of(inputs[k])];
+                long[] shape = [.. outShape, .. inputShapes[k]];
                 if (grads[k] == IntPtr.Zero)
                 {
                     result[0][k] = torch.zeros(shape, dtype: inputs[k].dtype, device: inputs[k].device);

@@ -18,18 +18,13 @@ namespace AutogradKit;
 /// </remarks>
 internal static class OutputSizeMemory
 {
-    private sealed class Entry(long[] signature, long size)
-    {
-        public long[] Signature { get; } = signature;
-
-        public long Size { get; } = size;
-    }
+    private sealed record Entry(long[][] InputShapes, long Size);
 
     private static readonly ConditionalWeakTable<object, Dictionary<MethodInfo, Entry>> s_byTarget = new();
     private static readonly Dictionary<MethodInfo, Entry> s_static = [];
 
-    /// <summary>The output size last recorded for <paramref name="function"/> on inputs shaped like <paramref name="inputs"/>.</summary>
-    public static bool TryGet(Delegate function, TorchSharp.torch.Tensor[] inputs, out long size)
+    /// <summary>The output size last recorded for <paramref name="function"/> on inputs of <paramref name="inputShapes"/>.</summary>
+    public static bool TryGet(Delegate function, long[][] inputShapes, out long size)
     {
         Dictionary<MethodInfo, Entry> table = TableOf(function);
         Entry? entry;
@@ -37,7 +32,7 @@ internal static class OutputSizeMemory
         {
             table.TryGetValue(function.Method, out entry);
         }
-        if (entry is not null && Matches(entry.Signature, inputs))
+        if (entry is not null && SameShapes(entry.InputShapes, inputShapes))
         {
             size = entry.Size;
             return true;
@@ -46,11 +41,11 @@ internal static class OutputSizeMemory
         return false;
     }
 
-    /// <summary>Records that <paramref name="function"/> returned <paramref name="size"/> elements for these inputs.</summary>
-    public static void Record(Delegate function, TorchSharp.torch.Tensor[] inputs, long size)
+    /// <summary>Records that <paramref name="function"/> returned <paramref name="size"/> elements for inputs of <paramref name="inputShapes"/> (kept, not copied).</summary>
+    public static void Record(Delegate function, long[][] inputShapes, long size)
     {
         Dictionary<MethodInfo, Entry> table = TableOf(function);
-        var entry = new Entry(Signature(inputs), size);
+        var entry = new Entry(inputShapes, size);
         lock (table)
         {
             table[function.Method] = entry;
@@ -60,32 +55,19 @@ internal static class OutputSizeMemory
     private static Dictionary<MethodInfo, Entry> TableOf(Delegate function) =>
         function.Target is { } target ? s_byTarget.GetOrCreateValue(target) : s_static;
 
-    // Each input's rank followed by its sizes: [2, 3, 4, 1, 5] for shapes (3, 4) and (5).
-    private static long[] Signature(TorchSharp.torch.Tensor[] inputs)
+    private static bool SameShapes(long[][] a, long[][] b)
     {
-        var signature = new List<long>();
-        foreach (TorchSharp.torch.Tensor input in inputs)
+        if (a.Length != b.Length)
         {
-            long[] shape = TensorShape.Of(input);
-            signature.Add(shape.Length);
-            signature.AddRange(shape);
+            return false;
         }
-        return [.. signature];
-    }
-
-    private static bool Matches(long[] signature, TorchSharp.torch.Tensor[] inputs)
-    {
-        int at = 0;
-        foreach (TorchSharp.torch.Tensor input in inputs)
+        for (int i = 0; i < a.Length; i++)
         {
-            long[] shape = TensorShape.Of(input);
-            if (at + 1 + shape.Length > signature.Length || signature[at] != shape.Length
-                || !shape.AsSpan().SequenceEqual(signature.AsSpan(at + 1, shape.Length)))
+            if (!a[i].AsSpan().SequenceEqual(b[i]))
             {
                 return false;
             }
-            at += 1 + shape.Length;
         }
-        return at == signature.Length;
+        return true;
     }
 }
