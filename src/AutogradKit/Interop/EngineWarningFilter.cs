@@ -34,9 +34,6 @@ internal static unsafe class EngineWarningFilter
     [ThreadStatic]
     private static IntPtr t_previous;
 
-    /// <summary>Whether filtering works on this platform.</summary>
-    public static bool IsSupported => Handler != IntPtr.Zero;
-
     /// <summary>Installs the filter on this thread until the returned scope is disposed; nested calls do nothing.</summary>
     public static Scope Install()
     {
@@ -76,9 +73,9 @@ internal static unsafe class EngineWarningFilter
         }
         // Resolve the exports now, so that a libtorch without them disables the filter instead of failing later.
         if (!NativeLibrary.TryLoad("c10", typeof(EngineWarningFilter).Assembly, null, out IntPtr c10)
-            || !NativeLibrary.TryGetExport(c10, "_ZN3c1012WarningUtils19get_warning_handlerEv", out _)
-            || !NativeLibrary.TryGetExport(c10, "_ZN3c1012WarningUtils19set_warning_handlerEPNS_14WarningHandlerE", out _)
-            || !NativeLibrary.TryGetExport(c10, "_ZNK3c107Warning3msgB5cxx11Ev", out _))
+            || !NativeLibrary.TryGetExport(c10, NativeMethods.GetWarningHandlerExport, out _)
+            || !NativeLibrary.TryGetExport(c10, NativeMethods.SetWarningHandlerExport, out _)
+            || !NativeLibrary.TryGetExport(c10, NativeMethods.WarningMsgExport, out _))
         {
             return IntPtr.Zero;
         }
