@@ -128,24 +128,6 @@ internal static unsafe class NodeLayout
     }
 
     /// <summary>
-    /// The node's <c>next_edges_</c>: for each edge our own reference to its function (null for an edge to
-    /// nothing) and its <c>input_nr</c>.
-    /// </summary>
-    internal static (SharedNodeRef? Function, int InputNr)[] NextEdges(IntPtr node)
-    {
-        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
-        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + IntPtr.Size);
-        long bytes = (long)end - (long)begin;
-        var edges = new (SharedNodeRef?, int)[bytes / EdgeSize];
-        for (int i = 0; i < edges.Length; i++)
-        {
-            IntPtr edge = begin + i * EdgeSize;
-            edges[i] = (SharedNodeRef.FromSharedPtr(edge), (int)*(uint*)(edge + InputNrOffset));
-        }
-        return edges;
-    }
-
-    /// <summary>
     /// The next edges of <paramref name="node"/> as (node address, input_nr), without taking references: the
     /// caller must hold a reference that keeps <paramref name="node"/> (and so its next nodes) alive.
     /// </summary>
@@ -238,21 +220,23 @@ internal static unsafe class NodeLayout
         Check(SharedNodeRef.UseCount(addControl) == before + 1, "taking a reference did not raise the use count by one.");
 
         (IntPtr first, IntPtr second) = EdgePair(add, "a + b");
-        var edges = NextEdges(add);
-        Check(edges.Length == 2 && edges[0].Function is not null && edges[1].Function is not null && edges[0].InputNr == 0 && edges[1].InputNr == 0,
+        var edges = NextEdgeAddresses(add);
+        Check(edges.Length == 2 && edges[0].Function != IntPtr.Zero && edges[1].Function != IntPtr.Zero && edges[0].InputNr == 0 && edges[1].InputNr == 0,
             "a + b does not have two edges with input_nr 0.");
         foreach (var (function, _) in edges)
         {
-            Check(QualifiedName(function!.Node) == "torch::autograd::AccumulateGrad", "an edge of a + b does not lead to AccumulateGrad.");
+            Check(QualifiedName(function) == "torch::autograd::AccumulateGrad", "an edge of a + b does not lead to AccumulateGrad.");
         }
-        Check(edges[0].Function!.Node == first && edges[1].Function!.Node == second, "edges read twice differ.");
+        Check(edges[0].Function == first && edges[1].Function == second, "edges read twice differ.");
 
         // The control block of AccumulateGrad is make_shared's _Sp_counted_ptr_inplace: its vtable's
         // dispose/destroy slots must be that class's exported _M_dispose/_M_destroy.
         IntPtr torchCpu = NativeLibrary.Load("torch_cpu", typeof(NodeLayout).Assembly, null);
         IntPtr dispose = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDispose);
         IntPtr destroy = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDestroy);
-        IntPtr* vtable = *(IntPtr**)edges[0].Function!.Control;
+        IntPtr firstEdgeControl = *(IntPtr*)(*(IntPtr*)(add + NextEdgesOffset) + IntPtr.Size);
+        Check(firstEdgeControl != IntPtr.Zero && firstEdgeControl % 8 == 0, "an edge of a + b has no aligned shared_ptr control block.");
+        IntPtr* vtable = *(IntPtr**)firstEdgeControl;
         Check(vtable[SharedNodeRef.DisposeSlot] == dispose && vtable[SharedNodeRef.DestroySlot] == destroy,
             "the shared_ptr control block's vtable does not have _M_dispose and _M_destroy in slots 2 and 3.");
 
@@ -272,10 +256,6 @@ internal static unsafe class NodeLayout
         Check(offset > 0, "AccumulateGrad's variable was not found.");
         Check(*(IntPtr*)(second + offset) == implB, "the second AccumulateGrad's variable is not at the same offset.");
 
-        foreach (var (function, _) in edges)
-        {
-            function!.Dispose();
-        }
         own.Dispose();
         Check(SharedNodeRef.UseCount(addControl) == before, "releasing a reference did not lower the use count by one.");
 
