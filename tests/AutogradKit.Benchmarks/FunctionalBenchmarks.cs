@@ -67,15 +67,7 @@ public class FunctionalBenchmarks
     /// <summary>One backward for all rows: a batch of 64 copies of x, grad outputs = identity.</summary>
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("JacobianVectorized")]
-    public Tensor JacobianBatched_Raw()
-    {
-        using var scope = torch.NewDisposeScope();
-        using var grad = torch.enable_grad();
-        Tensor xs = net.X.unsqueeze(0).expand(Fixtures.TanhNetwork.N, Fixtures.TanhNetwork.N).clone().requires_grad_(true);
-        Tensor ys = net.F(xs);
-        torch.autograd.backward([ys], [net.Eye], inputs: [xs]);
-        return xs.grad!.MoveToOuterDisposeScope();
-    }
+    public Tensor JacobianBatched_Raw() => JacobianByBatchedBackward(ownIdentity: false);
 
     /// <summary>Hessian of sum(f): one backward with <c>create_graph</c>, then 64 backward passes of the gradient.</summary>
     [Benchmark(Baseline = true)]
@@ -96,14 +88,20 @@ public class FunctionalBenchmarks
     /// </summary>
     [Benchmark]
     [BenchmarkCategory("JacobianVectorized")]
-    public Tensor JacobianBatchedOwnIdentity_Raw()
+    public Tensor JacobianBatchedOwnIdentity_Raw() => JacobianByBatchedBackward(ownIdentity: true);
+
+    /// <summary>
+    /// The raw batched Jacobian: a batch of 64 copies of x, one backward seeded with the identity — the set-up's
+    /// (<see cref="Fixtures.TanhNetwork.Eye"/>) or, with <paramref name="ownIdentity"/>, one made in the call.
+    /// </summary>
+    private Tensor JacobianByBatchedBackward(bool ownIdentity)
     {
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
         Tensor xs = net.X.unsqueeze(0).expand(Fixtures.TanhNetwork.N, Fixtures.TanhNetwork.N).clone().requires_grad_(true);
         Tensor ys = net.F(xs);
-        Tensor eye = torch.eye(Fixtures.TanhNetwork.N);
-        torch.autograd.backward([ys], [eye], inputs: [xs]);
+        Tensor identity = ownIdentity ? torch.eye(Fixtures.TanhNetwork.N) : net.Eye;
+        torch.autograd.backward([ys], [identity], inputs: [xs]);
         return xs.grad!.MoveToOuterDisposeScope();
     }
 
