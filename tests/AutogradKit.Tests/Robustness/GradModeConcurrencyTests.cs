@@ -37,40 +37,6 @@ public class GradModeConcurrencyTests
     }
 
     [Test]
-    public void Dispose_OnAnotherThread_ThrowsAndChangesNeitherThreadsMode()
-    {
-        IDisposable scope = Autograd.NoGrad();
-        try
-        {
-            Exception? thrown = null;
-            bool otherBefore = false, otherAfter = false;
-            var other = new Thread(() =>
-            {
-                otherBefore = Autograd.IsGradEnabled;
-                try
-                {
-                    scope.Dispose();
-                }
-                catch (Exception e)
-                {
-                    thrown = e;
-                }
-                otherAfter = Autograd.IsGradEnabled;
-            });
-            other.Start();
-            other.Join();
-            Assert.That(thrown, Is.InstanceOf<InvalidOperationException>());
-            Assert.That((otherBefore, otherAfter), Is.EqualTo((true, true)), "the other thread's mode");
-            Assert.That(Autograd.IsGradEnabled, Is.False, "this thread's scope is still open");
-        }
-        finally
-        {
-            scope.Dispose();
-        }
-        Assert.That(Autograd.IsGradEnabled, Is.True);
-    }
-
-    [Test]
     public async Task Dispose_AfterAnAwaitOnAnotherThread_ThrowsAndTheScopeCanStillBeClosed()
     {
         // The `await` case API.md names: a scope opened before an await and disposed after it, on a pool thread.
