@@ -266,7 +266,7 @@ public static partial class Autograd
                     ? inputs[i].view_as(inputs[i])
                     // An integer input fails here in libtorch ("Only Tensors of floating point and complex dtype
                     // can require gradients"): raised as AutogradException, as PyTorch raises it.
-                    : NativeErrors.Run(() => inputs[i].detach().requires_grad_(needGraph));
+                    : Ensure.Run(() => inputs[i].detach().requires_grad_(needGraph));
             }
             return result;
         }
@@ -757,7 +757,7 @@ public static partial class Autograd
                         // expand() adds the batch dimension as a view and clone() copies it into a new leaf: 7 %
                         // faster than repeat() for a 64×64 batch (measured), which builds the copy through unfold.
                         Tensor source = x.requires_grad ? x.detach() : x;
-                        xs[k] = NativeErrors.Run(() => source.expand([m, .. shape]).clone().requires_grad_(true));
+                        xs[k] = Ensure.Run(() => source.expand([m, .. shape]).clone().requires_grad_(true));
                     }
                 }
                 outputs = Call(f, xs, "jacobian");

@@ -192,7 +192,7 @@ public static partial class Autograd
             }
             if (cleared)
             {
-                NativeMethods.ThrowIfNativeError();
+                Ensure.NoPendingError();
             }
             HookErrors.DiscardPendingOfThisThread();
             fixed (IntPtr* o = outputs)
@@ -209,7 +209,7 @@ public static partial class Autograd
             {
                 results[i] = NativeMethods.THSTensor_grad(inputs[i]);
             }
-            NativeMethods.ThrowIfNativeError();
+            Ensure.NoPendingError();
             succeeded = true;
             return results;
         }

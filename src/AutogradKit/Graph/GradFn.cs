@@ -112,7 +112,7 @@ public sealed class GradFn : IEquatable<GradFn>
             GC.KeepAlive(_pin);
             if (handle == IntPtr.Zero)
             {
-                throw NativeErrors.FromNativeText(NativeMethods.TakeNativeError() ?? "THSTensor_alias returned no tensor.");
+                throw Ensure.FromNativeText(NativeMethods.TakeNativeError() ?? "THSTensor_alias returned no tensor.");
             }
             return Tensor.UnsafeCreateTensor(handle);
         }

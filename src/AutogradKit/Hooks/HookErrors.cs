@@ -55,7 +55,7 @@ internal static class HookErrors
     /// <summary>
     /// Runs a native backward or grad call (TorchSharp's <c>backward</c>, <c>torch.autograd.backward</c>, …) so that
     /// a C# hook's exception reaches the caller as itself, and any other libtorch error as the typed
-    /// <see cref="AutogradException"/> of <see cref="NativeErrors"/>.
+    /// <see cref="AutogradException"/> of <see cref="Ensure"/>.
     /// </summary>
     public static void Run(Action call) => Run<object?>(() =>
     {
@@ -75,7 +75,7 @@ internal static class HookErrors
         catch (ExternalException e)
         {
             ThrowPendingIfAny(e);
-            throw NativeErrors.Translate(e);
+            throw Ensure.Translate(e);
         }
         ThrowPendingIfAny();
         return result;
@@ -91,7 +91,7 @@ internal static class HookErrors
         if (NativeMethods.TakeNativeError() is { } error)
         {
             ThrowPendingIfAny(new ExternalException(error));
-            throw NativeErrors.FromNativeText(error);
+            throw Ensure.FromNativeText(error);
         }
         ThrowPendingIfAny();
     }

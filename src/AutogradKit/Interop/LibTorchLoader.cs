@@ -78,7 +78,7 @@ internal static class LibTorchLoader
                 return new LibTorchLoadException(name, path, $"{path} could not be loaded: {LoaderReason(e.Message)}", original);
             }
         }
-        return new LibTorchLoadException("TorchSharp", null, $"TorchSharp failed to initialise libtorch: {NativeErrors.FirstLine(original.Message)}", original);
+        return new LibTorchLoadException("TorchSharp", null, $"TorchSharp failed to initialise libtorch: {Ensure.FirstLine(original.Message)}", original);
     }
 
     /// <summary>The dynamic loader's reason, without .NET's generic advice around it.</summary>

@@ -48,13 +48,4 @@ internal static partial class NativeMethods
         }
         return text;
     }
-
-    /// <summary>Throws the typed <see cref="AutogradException"/> for this thread's pending bridge error, if any.</summary>
-    internal static void ThrowIfNativeError()
-    {
-        if (TakeNativeError() is { } text)
-        {
-            throw NativeErrors.FromNativeText(text);
-        }
-    }
 }

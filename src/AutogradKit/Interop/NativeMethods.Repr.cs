@@ -24,7 +24,7 @@ internal static partial class NativeMethods
             IntPtr error = THSTorch_get_and_reset_last_err_ForRepr();
             if (error != IntPtr.Zero)
             {
-                throw NativeErrors.FromNativeText(Marshal.PtrToStringUTF8(error) ?? "data_ptr failed");
+                throw Ensure.FromNativeText(Marshal.PtrToStringUTF8(error) ?? "data_ptr failed");
             }
         }
         return data;

@@ -4,7 +4,7 @@ namespace AutogradKit;
 
 /// <summary>
 /// TorchSharp's bridge exports used on a tensor's autograd fields without creating managed wrappers.
-/// Each reports a libtorch error through <see cref="ThrowIfNativeError"/>.
+/// Each reports a libtorch error through <see cref="Ensure.NoPendingError"/>.
 /// </summary>
 internal static partial class NativeMethods
 {

@@ -135,7 +135,7 @@ internal static unsafe class StdFunctionHooks
         IntPtr handle = NativeMethods.THSTensor_alias(gradient);
         if (handle == IntPtr.Zero)
         {
-            throw NativeErrors.FromNativeText(NativeMethods.TakeNativeError() ?? "could not wrap the gradient passed to a hook");
+            throw Ensure.FromNativeText(NativeMethods.TakeNativeError() ?? "could not wrap the gradient passed to a hook");
         }
         // Detached: the hook may run on another thread than the one that opened the caller's scope, and the
         // wrapper is ours to dispose.
@@ -182,7 +182,7 @@ internal static unsafe class StdFunctionHooks
     {
         if (tensorHandle == IntPtr.Zero)
         {
-            throw NativeErrors.FromNativeText(NativeMethods.TakeNativeError() ?? "could not take the tensor returned by a hook");
+            throw Ensure.FromNativeText(NativeMethods.TakeNativeError() ?? "could not take the tensor returned by a hook");
         }
         IntPtr impl = *(IntPtr*)tensorHandle;
         NativeMethods.OperatorDelete(tensorHandle);

@@ -52,7 +52,7 @@ public static class GradExtensions
                 {
                     LibTorchLoader.EnsureLoaded();
                     NativeMethods.THSTensor_set_grad(TensorArguments.LiveHandle(p, nameof(tensors)), IntPtr.Zero);
-                    NativeMethods.ThrowIfNativeError();
+                    Ensure.NoPendingError();
                 }
                 else
                 {
@@ -71,7 +71,7 @@ public static class GradExtensions
         IntPtr grad = NativeMethods.THSTensor_grad(tensor);
         if (grad == IntPtr.Zero)
         {
-            NativeMethods.ThrowIfNativeError();
+            Ensure.NoPendingError();
             return;
         }
         try
@@ -79,7 +79,7 @@ public static class GradExtensions
             // fill_(0), not TorchSharp's zeros_out: an out= op refuses a gradient that requires grad (made
             // with createGraph: true), where Python's t.grad.zero_() works.
             NativeMethods.THSTensor_fill_(grad, ZeroScalar.Handle);
-            NativeMethods.ThrowIfNativeError();
+            Ensure.NoPendingError();
         }
         finally
         {

@@ -34,7 +34,7 @@ public static class RequiresGradExtensions
             }
             catch (ExternalException e)
             {
-                throw NativeErrors.Translate(e);
+                throw Ensure.Translate(e);
             }
         }
 
@@ -58,7 +58,7 @@ public static class RequiresGradExtensions
             // libtorch silently keeps a non-leaf's grad_fn (so requires_grad stays true); PyTorch refuses in Python.
             if (!requiresGrad && !NativeMethods.THSTensor_is_leaf(t.Handle))
             {
-                NativeMethods.ThrowIfNativeError();
+                Ensure.NoPendingError();
                 throw new AutogradException(NonLeafMessage);
             }
             try
@@ -67,7 +67,7 @@ public static class RequiresGradExtensions
             }
             catch (ExternalException e)
             {
-                throw NativeErrors.Translate(e);
+                throw Ensure.Translate(e);
             }
             return t;
         }
@@ -89,7 +89,7 @@ public static class RequiresGradExtensions
             }
             catch (ExternalException e)
             {
-                throw NativeErrors.Translate(e);
+                throw Ensure.Translate(e);
             }
         }
     }

@@ -29,9 +29,9 @@ public class NativeErrorsTests
         ExternalException e = RealError(l.backward);
 
         Assert.That(e.Message, Does.Contain("\n"), "TorchSharp's text carries libtorch's context on further lines");
-        Assert.That(NativeErrors.FirstLine(e.Message), Is.EqualTo(FoundationData.Error("graph_freed")));
-        Assert.That(NativeErrors.Translate(e), Is.TypeOf<GraphFreedException>());
-        Assert.That(NativeErrors.Translate(e).NativeMessage, Is.EqualTo(e.Message));
+        Assert.That(Ensure.FirstLine(e.Message), Is.EqualTo(FoundationData.Error("graph_freed")));
+        Assert.That(Ensure.Translate(e), Is.TypeOf<GraphFreedException>());
+        Assert.That(Ensure.Translate(e).NativeMessage, Is.EqualTo(e.Message));
     }
 
     [Test]
@@ -40,8 +40,8 @@ public class NativeErrorsTests
         using var a = torch.ones(2, 3);
         ExternalException e = RealError(() => a.reshape(4).Dispose());
 
-        Assert.That(NativeErrors.FirstLine(e.Message), Is.EqualTo(FoundationData.Error("reshape_invalid")));
-        AutogradException translated = NativeErrors.Translate(e);
+        Assert.That(Ensure.FirstLine(e.Message), Is.EqualTo(FoundationData.Error("reshape_invalid")));
+        AutogradException translated = Ensure.Translate(e);
         Assert.That(translated.GetType(), Is.EqualTo(typeof(AutogradException)));
         Assert.That(translated.InnerException, Is.SameAs(e));
     }
@@ -50,7 +50,7 @@ public class NativeErrorsTests
     public void FirstLine_TextWithFrames_DropsThem()
     {
         const string text = "boom happened\nException raised from f at x.cpp:1 (most recent call first):\nframe #0: c10::Error::Error()";
-        Assert.That(NativeErrors.FirstLine(text), Is.EqualTo("boom happened"));
-        Assert.That(NativeErrors.FirstLine("boom Exception raised from f"), Is.EqualTo("boom"));
+        Assert.That(Ensure.FirstLine(text), Is.EqualTo("boom happened"));
+        Assert.That(Ensure.FirstLine("boom Exception raised from f"), Is.EqualTo("boom"));
     }
 }

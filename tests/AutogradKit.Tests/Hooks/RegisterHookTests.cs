@@ -264,7 +264,7 @@ public class RegisterHookTests
         Tensor x = Leaf(device);
         using IDisposable h = x.RegisterHook(_ => throw new InvalidOperationException("boom"));
         var e = Assert.Throws<ExternalException>(() => (x * x).sum().backward());
-        Assert.That(NativeErrors.FirstLine(e!.Message), Is.EqualTo(Case("wrong_size_error").GetProperty("libtorch_message").GetString()));
+        Assert.That(Ensure.FirstLine(e!.Message), Is.EqualTo(Case("wrong_size_error").GetProperty("libtorch_message").GetString()));
         Assert.That(HookErrors.IsHookFailure(e.Message), Is.True, e.Message);
         HookErrors.DiscardPendingOfThisThread();
         Assert.That(x.grad, Is.Null);

@@ -3,11 +3,30 @@ using System.Runtime.InteropServices;
 namespace AutogradKit;
 
 /// <summary>
-/// The one place where libtorch's errors, as TorchSharp raises them (<see cref="ExternalException"/> whose
-/// text carries C++ stack frames), become typed <see cref="AutogradException"/>s with PyTorch's first line.
+/// The one error path of the interop boundary: every libtorch error — raised by a TorchSharp call as an
+/// <see cref="ExternalException"/> whose text carries C++ stack frames, or left in TorchSharp's per-thread error slot
+/// by a <c>THS*</c> entry point that caught it — becomes here a typed <see cref="AutogradException"/> whose
+/// <c>Message</c> is PyTorch's first line. Direct calls to libtorch's C++ exports have no error channel at all: their
+/// arguments are checked before the call so that libtorch never throws.
 /// </summary>
-internal static class NativeErrors
+/// <remarks>Thread-safe: TorchSharp's error slot is thread-local.</remarks>
+internal static class Ensure
 {
+    /// <summary>Throws the typed exception for this thread's pending TorchSharp error, if any.</summary>
+    public static void NoPendingError()
+    {
+        if (NativeMethods.TakeNativeError() is { } text)
+        {
+            throw FromNativeText(text);
+        }
+    }
+
+    /// <summary>Takes and discards this thread's pending TorchSharp error, if any (cleanup after a failure already reported).</summary>
+    public static void ClearPendingError() => NativeMethods.TakeNativeError();
+
+    /// <summary>The typed exception for this thread's pending TorchSharp error, or one with <paramref name="fallback"/> when none is pending.</summary>
+    public static AutogradException PendingError(string fallback) => FromNativeText(NativeMethods.TakeNativeError() ?? fallback);
+
     /// <summary>Runs a TorchSharp call that may raise a libtorch error, translating that error.</summary>
     public static void Run(Action call)
     {
