@@ -12,22 +12,22 @@ internal static partial class NativeMethods
     /// TorchSharp's <c>new torch::Tensor(*t)</c>: a new owning <c>at::Tensor*</c> to the same TensorImpl; null for an
     /// undefined tensor. <paramref name="tensor"/> may be any <c>at::Tensor</c> in native memory, not only a TorchSharp handle.
     /// </summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_alias")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTensor_alias")]
     internal static partial IntPtr THSTensor_alias(IntPtr tensor);
 
     /// <summary>TorchSharp's <c>delete tensor</c>: releases one owning handle.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_dispose")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTensor_dispose")]
     internal static partial void THSTensor_dispose(IntPtr tensor);
 
     /// <summary>TorchSharp's pending native error text (cleared by reading it), or null when there is none.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTorch_get_and_reset_last_err")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTorch_get_and_reset_last_err")]
     internal static partial IntPtr THSTorch_get_and_reset_last_err();
 
     /// <summary>
     /// libstdc++'s <c>operator delete(void*)</c>: frees a <c>new</c>ed block without running a destructor (a
     /// <c>std::string</c>'s heap buffer, or the 8-byte shell of an <c>at::Tensor*</c> whose reference was moved out).
     /// </summary>
-    [LibraryImport("libstdc++.so.6", EntryPoint = "_ZdlPv")]
+    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_ZdlPv")]
     internal static partial void OperatorDelete(IntPtr block);
 
     /// <summary>
