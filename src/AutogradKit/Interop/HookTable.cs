@@ -5,9 +5,10 @@ namespace AutogradKit;
 
 /// <summary>
 /// The managed side of every C++ hook AutogradKit hands to libtorch: libtorch's <c>std::function</c> copies
-/// carry only an id into this table, and each copy holds one reference to its entry. The entry (and the C#
-/// closure it keeps alive) goes when libtorch destroys its last copy: after <c>remove_hook</c>, or when the
-/// tensor and the graph nodes that hold its hook list die.
+/// carry only an id into this table, and each copy holds one reference to its entry. Removing a hook
+/// (<see cref="Disable"/>) drops the C# closure at once; the entry itself goes when libtorch destroys its last copy,
+/// when the tensor and the graph nodes that hold its hook list die (AutogradKit never calls <c>remove_hook</c>, see
+/// <see cref="NativeHooks"/>).
 /// </summary>
 /// <remarks>Thread-safe: libtorch copies, destroys and calls hooks on its autograd worker threads and on the finalizer thread.</remarks>
 internal static class HookTable
@@ -30,6 +31,18 @@ internal static class HookTable
             lock (Gate)
             {
                 return Entries.Count;
+            }
+        }
+    }
+
+    /// <summary>How many entries still hold a C# hook (registered and not removed), for tests and diagnostics.</summary>
+    public static int LiveHooks
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return Entries.Values.Count(e => e.Hook is not null);
             }
         }
     }
