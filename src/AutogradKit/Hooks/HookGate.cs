@@ -9,7 +9,9 @@ namespace AutogradKit;
 /// </summary>
 /// <remarks>
 /// <para>Thread-safe. Passes share the gate; a registration waits for the passes running on other threads to end,
-/// and new passes (not nested ones) wait behind a waiting registration, so that a loop of passes cannot starve it.</para>
+/// and new passes (not nested ones) wait behind a waiting registration for a short while, so that a loop of passes
+/// cannot starve it. A registration itself never waits for anything but passes and is short, so nothing waits on
+/// the gate forever unless a pass does.</para>
 /// <para>A hook may register hooks (it runs inside a pass, on the pass's thread): its thread is blocked in managed
 /// code, inside the hook, while it waits, so its passes cannot be touching any list, and they are not waited for.
 /// Likewise the passes of every other thread blocked in a registration. Two hooks registering on two threads
@@ -29,6 +31,9 @@ internal static class HookGate
     private static int frozenPasses;
     private static int waitingRegistrations;
     private static bool registering;
+
+    // How long a new outermost pass lets a waiting registration go first.
+    private const int RegistrationPreferenceMilliseconds = 100;
 
     [ThreadStatic]
     private static HookPass? innermost;
@@ -59,10 +64,20 @@ internal static class HookGate
         var pass = new HookPass(outer, depth);
         lock (Sync)
         {
-            // A nested pass (backward inside a hook) must not wait for a registration that waits for its outer pass.
-            while (registering || (outer is null && waitingRegistrations > 0))
+            // An outermost pass lets a waiting registration go first, so that a loop of passes cannot starve it, but
+            // only for a while: the registration may be waiting for a pass that waits for this one (a hook blocking
+            // on a pass it started on another thread). A nested pass (backward inside a hook) never waits for it.
+            long deadline = Environment.TickCount64 + RegistrationPreferenceMilliseconds;
+            while (registering || (outer is null && waitingRegistrations > 0 && Environment.TickCount64 < deadline))
             {
-                Monitor.Wait(Sync);
+                if (registering)
+                {
+                    Monitor.Wait(Sync);
+                }
+                else
+                {
+                    Monitor.Wait(Sync, TimeSpan.FromMilliseconds(Math.Max(1, deadline - Environment.TickCount64)));
+                }
             }
             Active.Add(pass);
         }

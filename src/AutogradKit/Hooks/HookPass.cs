@@ -12,7 +12,6 @@ namespace AutogradKit;
 /// </remarks>
 internal sealed class HookPass : IDisposable
 {
-    private readonly Lock gate = new();
     private ExceptionDispatchInfo? own;
     private ExceptionDispatchInfo? fromDeviceThread;
     private bool disposed;
@@ -39,30 +38,19 @@ internal sealed class HookPass : IDisposable
     /// </summary>
     internal void Record(Exception error, bool onDeviceThread)
     {
-        lock (gate)
+        // The first exception of the pass wins; later ones (other hooks of a failing pass) are dropped.
+        if (onDeviceThread)
         {
-            if (onDeviceThread)
-            {
-                fromDeviceThread ??= ExceptionDispatchInfo.Capture(error);
-            }
-            else
-            {
-                own ??= ExceptionDispatchInfo.Capture(error);
-            }
+            Interlocked.CompareExchange(ref fromDeviceThread, ExceptionDispatchInfo.Capture(error), null);
+        }
+        else
+        {
+            Interlocked.CompareExchange(ref own, ExceptionDispatchInfo.Capture(error), null);
         }
     }
 
     /// <summary>Whether a hook of this pass threw (for tests).</summary>
-    internal bool HasRecorded
-    {
-        get
-        {
-            lock (gate)
-            {
-                return own is not null || fromDeviceThread is not null;
-            }
-        }
-    }
+    internal bool HasRecorded => Volatile.Read(ref own) is not null || Volatile.Read(ref fromDeviceThread) is not null;
 
     /// <summary>
     /// Rethrows, with its original stack, the exception a hook of this pass threw on the pass's thread; an exception
@@ -71,14 +59,9 @@ internal sealed class HookPass : IDisposable
     /// </summary>
     internal void ThrowRecorded(bool passFailedInAHook)
     {
-        ExceptionDispatchInfo? error;
-        lock (gate)
-        {
-            error = own ?? (passFailedInAHook ? fromDeviceThread : null);
-            own = null;
-            fromDeviceThread = null;
-        }
-        error?.Throw();
+        ExceptionDispatchInfo? mine = Interlocked.Exchange(ref own, null);
+        ExceptionDispatchInfo? device = Interlocked.Exchange(ref fromDeviceThread, null);
+        (mine ?? (passFailedInAHook ? device : null))?.Throw();
     }
 
     /// <summary>Ends the pass (a second call does nothing); recorded exceptions not rethrown are forgotten.</summary>

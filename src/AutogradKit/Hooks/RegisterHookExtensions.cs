@@ -28,8 +28,20 @@ public static class RegisterHookExtensions
         /// The gradient passed to the hook is a fresh tensor that is disposed when the hook returns: keep a
         /// <c>clone()</c> to use it later. The hook runs on libtorch's autograd thread (the calling thread for the
         /// CPU, a device thread for CUDA), outside any of the caller's dispose scopes. An exception it throws fails
-        /// the backward pass and reaches the caller of AutogradKit's backward functions as itself. Hooks are not
+        /// the backward pass and reaches the caller of AutogradKit's backward functions (<c>Backward</c>,
+        /// <c>Autograd.Grad</c>) as itself, and no other call: run by TorchSharp's own <c>backward()</c>, the pass fails
+        /// with libtorch's <c>hook 'N' has changed the size of value</c> and the exception is dropped. Hooks are not
         /// called for a gradient that is undefined (an output no path of the pass uses).
+        /// <para>Threads: registration may happen on any thread; it waits for the AutogradKit passes running on other
+        /// threads to end (and a hook may register hooks without deadlock). libtorch does not lock a tensor's hook
+        /// list, so registering while TorchSharp's own <c>backward()</c> runs through the tensor on another thread is
+        /// not safe; removing is safe always.</para>
+        /// <para>Lifetime: the hook (and what it captures) lives until the handle is disposed, or until libtorch frees
+        /// the tensor's hook list (the tensor is disposed or collected and no graph holds it). A hook that captures
+        /// its own tensor therefore keeps it alive until the handle or the tensor is disposed: dispose one of them
+        /// (PyTorch's garbage collector breaks this cycle; .NET's cannot see through libtorch). A removed hook stays
+        /// in libtorch's list as a pass-through until the list is freed; on a tensor that lives long, prefer one hook
+        /// to registering and removing one every step.</para>
         /// </remarks>
         /// <param name="hook">Receives the gradient; returns its replacement or null.</param>
         /// <returns>A handle whose <see cref="IDisposable.Dispose"/> removes the hook.</returns>
