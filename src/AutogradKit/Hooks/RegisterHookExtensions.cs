@@ -40,8 +40,9 @@ public static class RegisterHookExtensions
         /// the tensor's hook list (the tensor is disposed or collected and no graph holds it). A hook that captures
         /// its own tensor therefore keeps it alive until the handle or the tensor is disposed: dispose one of them
         /// (PyTorch's garbage collector breaks this cycle; .NET's cannot see through libtorch). A removed hook stays
-        /// in libtorch's list as a pass-through until the list is freed; on a tensor that lives long, prefer one hook
-        /// to registering and removing one every step.</para>
+        /// in libtorch's list as a pass-through until the list is freed or the next hook registered on the tensor
+        /// takes its place (when only removed hooks follow it), so registering and removing a hook every step keeps
+        /// one pass-through, not one a step.</para>
         /// </remarks>
         /// <param name="hook">Receives the gradient; returns its replacement or null.</param>
         /// <returns>A handle whose <see cref="IDisposable.Dispose"/> removes the hook.</returns>
@@ -79,19 +80,9 @@ public static class RegisterHookExtensions
     /// </summary>
     internal static TensorHookHandle Register(Tensor t, Func<Tensor, Tensor?> hook, bool gated = true)
     {
-        long id = HookTable.Add(hook);
-        uint index;
-        try
-        {
-            // libtorch does not lock the tensor's hook list: one registration at a time, and none while a pass of
-            // another thread may be iterating it.
-            index = gated ? HookGate.Register(() => NativeHooks.Register(t, id)) : NativeHooks.Register(t, id);
-        }
-        catch
-        {
-            HookTable.Release(id); // no std::function took the reference
-            throw;
-        }
+        // libtorch does not lock the tensor's hook list: one registration at a time, and none while a pass of
+        // another thread may be iterating it.
+        (long id, uint index) = gated ? HookGate.Register(() => NativeHooks.Add(t, hook)) : NativeHooks.Add(t, hook);
         return new TensorHookHandle(index, id);
     }
 }

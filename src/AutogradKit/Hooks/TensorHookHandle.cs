@@ -7,7 +7,9 @@ namespace AutogradKit;
 /// <remarks>
 /// Removal never touches libtorch's hook list (whose <c>remove_hook</c> races with passes on other threads and fails
 /// once an in-place op replaced the list): it marks the hook's <see cref="HookTable"/> entry removed, and the
-/// trampoline libtorch keeps from then on leaves the gradient unchanged, as a removed hook does.
+/// trampoline libtorch keeps from then on leaves the gradient unchanged, as a removed hook does (until a later
+/// registration on the same list reuses it, see <see cref="NativeHooks.Add"/>: the id then names the new hook, and
+/// this handle, already disposed, never touches it again).
 /// Thread-safe: <see cref="Dispose"/> may race with itself and with a backward pass on another thread.
 /// </remarks>
 internal sealed class TensorHookHandle : IDisposable

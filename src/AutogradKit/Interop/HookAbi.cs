@@ -60,6 +60,18 @@ internal static class HookAbi
         }
     }
 
+    /// <summary>What the first-use check found wrong with <see cref="HookLists"/>' layout, or null (for tests and diagnostics).</summary>
+    internal static string? ListLayoutFailure
+    {
+        get
+        {
+            _ = Failure.Value;
+            return listLayoutFailure;
+        }
+    }
+
+    private static string? listLayoutFailure;
+
     private static Exception? Check()
     {
         int calls = 0;
@@ -71,6 +83,7 @@ internal static class HookAbi
         {
             Tensor x = torch.tensor(new float[] { 1, 2, 3 }, requires_grad: true);
             Tensor y = x * x;
+            IntPtr listWordBefore = HookLists.ListWord(y);
             TensorHookHandle doubling = RegisterHookExtensions.Register(y, gated: false, hook: g =>
             {
                 calls++;
@@ -78,6 +91,8 @@ internal static class HookAbi
                 return g * 2;
             });
             id = doubling.Id;
+            // A failure only keeps removed hooks' trampolines from being reused; hooks work either way.
+            listLayoutFailure = HookLists.Verify(y, listWordBefore, id, StdFunctionHooks.LastCloneDestination);
             if (HookTable.References(id) != 1)
             {
                 return Mismatch($"after _register_hook libtorch holds {HookTable.References(id)} copies of the hook, expected 1 (std::function move/clone/destroy bookkeeping)");

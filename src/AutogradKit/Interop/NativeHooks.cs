@@ -18,6 +18,39 @@ namespace AutogradKit;
 internal static class NativeHooks
 {
     /// <summary>
+    /// Adds <paramref name="hook"/> after every hook of <paramref name="t"/>'s current C++ list: into the trampoline of
+    /// a removed hook when removed hooks end that list (the same order, without a list that grows a step), else by
+    /// appending a new trampoline. Returns its <see cref="HookTable"/> id and its index in the list.
+    /// </summary>
+    /// <remarks>The caller has checked <c>t.requires_grad</c> and holds the <see cref="HookGate"/>.</remarks>
+    public static (long Id, uint Index) Add(Tensor t, Func<Tensor, Tensor?> hook)
+    {
+        if (HookLists.Of(t) is { } list
+            && HookTable.ReusableAtEnd(list, HookLists.Length(list)) is (long reusable, int at)
+            && HookLists.IdAt(list, at) == reusable
+            && HookTable.Revive(reusable, hook))
+        {
+            return (reusable, (uint)at);
+        }
+        long id = HookTable.Add(hook);
+        uint index;
+        try
+        {
+            index = Register(t, id);
+        }
+        catch
+        {
+            HookTable.Release(id); // no std::function took the reference
+            throw;
+        }
+        if (HookLists.Of(t) is { } appendedTo)
+        {
+            HookTable.Track(appendedTo, id, index);
+        }
+        return (id, index);
+    }
+
+    /// <summary>
     /// <c>t._register_hook(fn)</c> with a trampoline <c>std::function</c> that runs the C# hook of <paramref name="id"/>
     /// (whose one table reference it takes over). Returns the hook's index in the tensor's C++ hook list.
     /// </summary>

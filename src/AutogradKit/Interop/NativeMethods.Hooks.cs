@@ -22,4 +22,11 @@ internal static unsafe partial class NativeMethods
     /// <summary>TorchSharp's <c>tensor->unsqueeze(dim)</c> as a new owning handle; null (with TorchSharp's last error set) on failure.</summary>
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_unsqueeze")]
     internal static partial IntPtr THSTensor_unsqueeze(IntPtr tensor, long dim);
+
+    /// <summary>
+    /// <c>torch::autograd::AutogradMeta* torch::autograd::impl::get_autograd_meta(const at::TensorBase&amp;)</c>: the
+    /// tensor's autograd metadata, null when it has none. Reads a field; never throws.
+    /// </summary>
+    [LibraryImport("torch_cpu", EntryPoint = "_ZN5torch8autograd4impl17get_autograd_metaERKN2at10TensorBaseE")]
+    internal static partial IntPtr Autograd_get_autograd_meta(IntPtr tensor);
 }

@@ -347,10 +347,11 @@ public class RegisterHookTests
                 x.RegisterHook(g => g * 100).Dispose();
             }
             Assert.That(HookTable.LiveHooks, Is.EqualTo(liveBefore));
+            Assert.That(HookTable.Count, Is.EqualTo(entriesBefore + 1), "each registration reuses the removed hook's trampoline");
             (x * x).sum().backward();
             Assert.That(Grad(x), Is.EqualTo(Expected("none_keeps", "grad")));
         }
-        // The removed hooks' trampolines stayed in libtorch's list (remove_hook is never called) until it was freed.
+        // The removed hook's trampoline stayed in libtorch's list (remove_hook is never called) until it was freed.
         Assert.That(HookTable.Count, Is.EqualTo(entriesBefore));
     }
 
