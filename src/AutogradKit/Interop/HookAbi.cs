@@ -6,8 +6,9 @@ namespace AutogradKit;
 
 /// <summary>
 /// Checks once, with a case whose answer is known, that libtorch's hook ABI is the one <see cref="StdFunction"/>
-/// and <see cref="StdFunctionHooks"/> assume (libstdc++ <c>std::function</c> layout, sret return, move on register,
-/// clone/destroy bookkeeping), before any user hook is handed to libtorch.
+/// and <see cref="StdFunctionHooks"/> assume (libstdc++ <c>std::function</c> layout, sret return, clone/destroy
+/// bookkeeping), before any user hook is handed to libtorch; and, on the way, the layout <see cref="HookLists"/>
+/// reads (a mismatch there only turns off the reuse of removed hooks' trampolines).
 /// </summary>
 /// <remarks>
 /// Thread-safe; the check runs at most once per process, on a fresh thread that does not inherit the caller's

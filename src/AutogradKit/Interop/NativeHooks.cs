@@ -64,7 +64,7 @@ internal static class NativeHooks
         }
         finally
         {
-            // libtorch 2.10 moves from it (null manager), but the caller owns the temporary either way.
+            // libtorch 2.10 copies it into the list (a clone through our manager); the caller owns and destroys the temporary.
             StdFunctionHooks.Destroy(&function);
             GC.KeepAlive(t);
         }
