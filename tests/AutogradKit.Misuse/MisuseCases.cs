@@ -530,6 +530,35 @@ internal static class MisuseCases
                 inner.ForEach(i => i.Dispose());
             }
         });
+        Add("hook handle disposed after an in-place op, detach_ or requires_grad changes replaced the hook list", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            IDisposable h = x.RegisterHook(g => g * 2);
+            x.RequiresGrad(false);
+            if (r.Next(2) == 0)
+            {
+                x.mul_(torch.ones(3, dtype: x.dtype).RequiresGrad());
+            }
+            if (r.Next(2) == 0)
+            {
+                x.detach_();
+            }
+            h.Dispose();
+            h.Dispose();
+        });
+        Add("hook registered inside inference mode or no-grad", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            IDisposable h;
+            using (r.Next(2) == 0 ? Autograd.InferenceMode() : Autograd.NoGrad())
+            {
+                h = x.RegisterHook(g => g * 2);
+            }
+            using (h)
+            {
+                (x * x).sum().Backward();
+            }
+        });
         return cases;
     }
 

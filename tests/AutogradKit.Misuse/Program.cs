@@ -11,7 +11,7 @@ namespace AutogradKit.Misuse;
 /// process the parent can tell which call did it.
 /// </summary>
 /// <remarks>
-/// Usage: <c>dotnet AutogradKit.Misuse.dll [--seed N] [--calls N] [--abort-probe]</c>. Exit code 0 when every
+/// Usage: <c>dotnet AutogradKit.Misuse.dll [--seed N] [--calls N] [--abort-probe] [--hook-repro NAME]</c>. Exit code 0 when every
 /// call behaved, 3 when some did not (listed on stdout), anything else is a crash.
 /// <c>--abort-probe</c> makes the one call this runner knows ends the process (TorchSharp's own
 /// <c>torch.autograd.grad</c> with an unused input), to prove that the parent notices.
@@ -25,6 +25,7 @@ public static class Program
         int calls = 3000;
         bool abortProbe = false;
         string? warningsProbe = null;
+        string? hookRepro = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -33,6 +34,7 @@ public static class Program
                 case "--calls": calls = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--abort-probe": abortProbe = true; break;
                 case "--warnings-probe": warningsProbe = args[++i]; break;
+                case "--hook-repro": hookRepro = args[++i]; break;
                 default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
             }
         }
@@ -47,6 +49,10 @@ public static class Program
             _ = torch.autograd.grad([s], [a, unused]);
             Log("  survived (unexpected)");
             return 0;
+        }
+        if (hookRepro is not null)
+        {
+            return HookRepros.Run(hookRepro);
         }
         if (warningsProbe is not null)
         {

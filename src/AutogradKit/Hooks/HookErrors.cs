@@ -1,61 +1,63 @@
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
+using TorchSharp;
 
 namespace AutogradKit;
 
 /// <summary>
-/// Exceptions thrown by C# tensor hooks during a backward pass. A hook runs inside libtorch's engine, so its
-/// exception cannot unwind through native frames: the hook's callback catches it, records it here and makes
-/// libtorch fail the pass (<c>hook 'N' has changed the size of value</c>); whoever started the pass then
-/// rethrows the original exception with <see cref="Run(Action)"/> or <see cref="ThrowPendingIfAny"/>.
+/// Exceptions thrown by C# tensor hooks during a backward pass, and the entry points that run a pass. A hook runs
+/// inside libtorch's engine, so its exception cannot unwind through native frames: the hook's trampoline catches
+/// it, records it for the pass that ran it, and makes libtorch fail the pass (<c>hook 'N' has changed the size of
+/// value</c>); the entry point that started the pass then rethrows the original exception.
 /// </summary>
 /// <remarks>
-/// Thread-safe. On the CPU libtorch runs hooks on the thread that called backward, and that thread's record is
-/// always the one rethrown; hooks of CUDA graphs run on libtorch's device threads, whose records are claimed by
-/// the next failed pass that libtorch reports as a hook failure.
+/// <para>Thread-safe. Every native backward or grad pass of AutogradKit runs through <see cref="Run(Action)"/>,
+/// <see cref="Run{T}(Func{T})"/> or <see cref="RunNative"/>: each enters a <see cref="HookPass"/> on the
+/// <see cref="HookGate"/> (so no hook registration mutates a hook list the pass iterates) and owns the exceptions of
+/// the hooks it runs.</para>
+/// <para>Where a hook's exception goes: on the CPU libtorch runs hooks on the thread that started the pass, and the
+/// exception belongs to that thread's innermost pass. Hooks of a CUDA graph run on libtorch's device threads; their
+/// exception belongs to the only AutogradKit pass running at the time, if exactly one is, and is rethrown only when
+/// that pass failed in a hook without a hook of its own thread throwing. Otherwise (a pass AutogradKit did not start:
+/// TorchSharp's own <c>backward()</c>) it is kept for the thread that ran it (see
+/// <see cref="ThrowAfterNativePass"/>) and forgotten by the next AutogradKit pass of that thread: it never reaches
+/// another thread's call, nor a later pass of the same thread.</para>
 /// </remarks>
 internal static class HookErrors
 {
-    private const int MaxPending = 64;
+    // Hook exceptions of a pass AutogradKit did not start on this thread (raw TorchSharp backward, or the legacy
+    // DiscardPendingOfThisThread/ThrowAfterNativePass pair).
+    [ThreadStatic]
+    private static ExceptionDispatchInfo? orphan;
 
-    private sealed record Pending(int ThreadId, ExceptionDispatchInfo Error);
+    private static readonly Lazy<bool> HasDeviceThreads = new(() => torch.cuda.is_available(), LazyThreadSafetyMode.PublicationOnly);
 
-    private static readonly Lock Gate = new();
-    private static readonly List<Pending> PendingErrors = [];
-
-    // PendingErrors.Count, readable without the lock: every backward pass asks, and almost always there is none.
-    private static volatile int s_pendingCount;
-
-    /// <summary>Records an exception a hook threw on this thread.</summary>
+    /// <summary>Records an exception a hook threw on this thread, for the pass that ran it.</summary>
     public static void Record(Exception error)
     {
-        lock (Gate)
+        if (HookGate.Current is { } pass)
         {
-            if (PendingErrors.Count >= MaxPending)
-            {
-                PendingErrors.RemoveAt(0); // nobody claimed it; keep memory bounded
-            }
-            PendingErrors.Add(new Pending(Environment.CurrentManagedThreadId, ExceptionDispatchInfo.Capture(error)));
-            s_pendingCount = PendingErrors.Count;
+            pass.Record(error, onDeviceThread: false);
+        }
+        else if (HasDeviceThreads.Value && HookGate.SoleActive() is { } sole)
+        {
+            sole.Record(error, onDeviceThread: true);
+        }
+        else
+        {
+            orphan ??= ExceptionDispatchInfo.Capture(error);
         }
     }
 
-    /// <summary>How many hook exceptions wait to be rethrown (for tests).</summary>
-    public static int PendingCount
-    {
-        get
-        {
-            lock (Gate)
-            {
-                return PendingErrors.Count;
-            }
-        }
-    }
+    /// <summary>Whether this thread keeps a hook exception of a pass AutogradKit did not start (for tests).</summary>
+    public static bool HasOrphanOnThisThread => orphan is not null;
 
     /// <summary>
-    /// Runs a native backward or grad call (TorchSharp's <c>backward</c>, <c>torch.autograd.backward</c>, …) so that
-    /// a C# hook's exception reaches the caller as itself, and any other libtorch error as the typed
-    /// <see cref="AutogradException"/> of <see cref="Ensure"/>.
+    /// Runs a native backward or grad pass that raises libtorch's errors as <see cref="ExternalException"/>
+    /// (TorchSharp's <c>backward</c>, <c>torch.autograd.backward</c>, a TorchScript function) as one AutogradKit pass:
+    /// a C# hook's exception reaches the caller as itself, any other libtorch error as the typed
+    /// <see cref="AutogradException"/> of <see cref="Ensure"/>. Hooks may not be registered on other threads while
+    /// it runs (<see cref="HookGate"/>); a hook may register hooks.
     /// </summary>
     public static void Run(Action call) => Run<object?>(() =>
     {
@@ -66,7 +68,8 @@ internal static class HookErrors
     /// <inheritdoc cref="Run(Action)"/>
     public static T Run<T>(Func<T> call)
     {
-        DiscardPendingOfThisThread();
+        orphan = null;
+        using HookPass pass = HookGate.EnterPass();
         T result;
         try
         {
@@ -74,83 +77,62 @@ internal static class HookErrors
         }
         catch (ExternalException e)
         {
-            ThrowPendingIfAny(e);
+            pass.ThrowRecorded(IsHookFailure(e.Message));
             throw Ensure.Translate(e);
         }
-        ThrowPendingIfAny();
+        // A hook that threw but whose failure libtorch did not see (it could not be given a failing gradient).
+        pass.ThrowRecorded(passFailedInAHook: false);
         return result;
     }
 
     /// <summary>
-    /// After a pass run through a bridge call that catches libtorch's errors (<c>THSTensor_backward</c>,
-    /// <c>THSAutograd_backward</c>): rethrows a hook's exception as itself, else libtorch's error as the typed
-    /// <see cref="AutogradException"/>; does nothing after a clean pass.
+    /// <see cref="Run(Action)"/> for a bridge call that catches libtorch's errors and leaves them in TorchSharp's error
+    /// slot (<c>THSTensor_backward</c>, <c>THSAutograd_backward</c>).
     /// </summary>
-    public static void ThrowAfterNativePass()
+    public static void RunNative(Action call)
     {
-        if (NativeMethods.TakeNativeError() is { } error)
+        orphan = null;
+        using HookPass pass = HookGate.EnterPass();
+        call();
+        try
         {
-            ThrowPendingIfAny(new ExternalException(error));
-            throw Ensure.FromNativeText(error);
+            Ensure.NoPendingError();
         }
-        ThrowPendingIfAny();
+        catch (AutogradException e)
+        {
+            pass.ThrowRecorded(IsHookFailure(e.NativeMessage ?? e.Message));
+            throw;
+        }
+        pass.ThrowRecorded(passFailedInAHook: false);
     }
 
     /// <summary>
-    /// Rethrows, with its original stack, the exception a hook threw during the pass that just ended on this
-    /// thread; does nothing when there is none. Pass the native failure of that pass, if it failed, so that a
-    /// hook exception recorded on one of libtorch's device threads (CUDA) is claimed too.
+    /// Legacy pair, for a pass run outside <see cref="Run(Action)"/>/<see cref="RunNative"/> (it does not enter the
+    /// <see cref="HookGate"/>): forgets this thread's kept hook exception before the pass.
     /// </summary>
-    public static void ThrowPendingIfAny(ExternalException? nativeFailure = null)
-    {
-        bool hookFailure = nativeFailure is not null && IsHookFailure(nativeFailure.Message);
-        Pending? pending = Take(allowOtherThreads: hookFailure);
-        pending?.Error.Throw();
-    }
+    public static void DiscardPendingOfThisThread() => orphan = null;
 
-    /// <summary>Forgets exceptions recorded on this thread by passes nobody reported (e.g. a direct TorchSharp backward).</summary>
-    public static void DiscardPendingOfThisThread()
+    /// <summary>
+    /// Legacy pair, after a bridge pass started with <see cref="DiscardPendingOfThisThread"/> on this thread: rethrows
+    /// a hook's exception of that pass as itself, else libtorch's error as the typed <see cref="AutogradException"/>.
+    /// </summary>
+    public static void ThrowAfterNativePass()
     {
-        if (s_pendingCount != 0)
+        ExceptionDispatchInfo? kept = orphan;
+        orphan = null;
+        try
         {
-            DiscardPendingOf(Environment.CurrentManagedThreadId);
+            Ensure.NoPendingError();
         }
-    }
-
-    private static void DiscardPendingOf(int thread)
-    {
-        lock (Gate)
+        catch (AutogradException)
         {
-            PendingErrors.RemoveAll(p => p.ThreadId == thread);
-            s_pendingCount = PendingErrors.Count;
+            kept?.Throw();
+            throw;
         }
+        kept?.Throw();
     }
 
     /// <summary>Whether libtorch's text is the failure a throwing hook provokes.</summary>
     public static bool IsHookFailure(string nativeText) =>
         nativeText.Contains("hook '", StringComparison.Ordinal) && nativeText.Contains("has changed the size of value", StringComparison.Ordinal);
-
-    private static Pending? Take(bool allowOtherThreads) =>
-        s_pendingCount == 0 ? null : TakeLocked(Environment.CurrentManagedThreadId, allowOtherThreads);
-
-    private static Pending? TakeLocked(int thread, bool allowOtherThreads)
-    {
-        lock (Gate)
-        {
-            int index = PendingErrors.FindIndex(p => p.ThreadId == thread);
-            if (index < 0 && allowOtherThreads)
-            {
-                index = PendingErrors.Count > 0 ? 0 : -1;
-            }
-            if (index < 0)
-            {
-                return null;
-            }
-            Pending pending = PendingErrors[index];
-            // Later records of the same pass (a second hook on another thread) would only be stale next time.
-            PendingErrors.RemoveAll(p => p.ThreadId == pending.ThreadId);
-            s_pendingCount = PendingErrors.Count;
-            return pending;
-        }
-    }
 }

@@ -3,7 +3,12 @@ using static TorchSharp.torch;
 namespace AutogradKit;
 
 /// <summary>PyTorch's <c>Tensor.register_hook</c> on TorchSharp's <see cref="Tensor"/>.</summary>
-/// <remarks>Thread-safe: hooks may be registered and removed on any thread; see <c>RegisterHook</c> for where they run.</remarks>
+/// <remarks>
+/// Thread-safe: hooks may be registered and removed on any thread, also while AutogradKit's <c>Backward</c> or
+/// <c>Autograd.Grad</c> runs through the tensor on another thread (a registration waits for such passes to end, and
+/// a hook may itself register hooks). Registering while TorchSharp's own <c>backward()</c> runs through the tensor on
+/// another thread is not safe: libtorch does not lock a tensor's hook list.
+/// </remarks>
 public static class RegisterHookExtensions
 {
     /// <summary>PyTorch's <c>Tensor.register_hook</c>.</summary>
@@ -15,14 +20,29 @@ public static class RegisterHookExtensions
         /// <paramref name="t"/> each time a backward pass computes it. Returning a tensor replaces that gradient (it
         /// must have the same shape, dtype and device, or libtorch fails the pass); returning null keeps it. Several
         /// hooks run in registration order, each seeing the previous one's result. Dispose the returned handle
-        /// (<c>h.remove()</c>) to remove the hook; a second Dispose does nothing.
+        /// (<c>h.remove()</c>) to remove the hook; a second Dispose does nothing. Dispose may race with a backward
+        /// pass on another thread: that pass calls the hook or keeps the gradient unchanged, never anything else, and
+        /// later passes keep it unchanged. It works whatever happened to the tensor since (an in-place op, <c>detach_()</c>).
         /// </summary>
         /// <remarks>
         /// The gradient passed to the hook is a fresh tensor that is disposed when the hook returns: keep a
         /// <c>clone()</c> to use it later. The hook runs on libtorch's autograd thread (the calling thread for the
         /// CPU, a device thread for CUDA), outside any of the caller's dispose scopes. An exception it throws fails
-        /// the backward pass and reaches the caller of AutogradKit's backward functions as itself. Hooks are not
+        /// the backward pass and reaches the caller of AutogradKit's backward functions (<c>Backward</c>,
+        /// <c>Autograd.Grad</c>) as itself, and no other call: run by TorchSharp's own <c>backward()</c>, the pass fails
+        /// with libtorch's <c>hook 'N' has changed the size of value</c> and the exception is dropped. Hooks are not
         /// called for a gradient that is undefined (an output no path of the pass uses).
+        /// <para>Threads: registration may happen on any thread; it waits for the AutogradKit passes running on other
+        /// threads to end (and a hook may register hooks without deadlock). libtorch does not lock a tensor's hook
+        /// list, so registering while TorchSharp's own <c>backward()</c> runs through the tensor on another thread is
+        /// not safe; removing is safe always.</para>
+        /// <para>Lifetime: the hook (and what it captures) lives until the handle is disposed, or until libtorch frees
+        /// the tensor's hook list (the tensor is disposed or collected and no graph holds it). A hook that captures
+        /// its own tensor therefore keeps it alive until the handle or the tensor is disposed: dispose one of them
+        /// (PyTorch's garbage collector breaks this cycle; .NET's cannot see through libtorch). A removed hook stays
+        /// in libtorch's list as a pass-through until the list is freed or the next hook registered on the tensor
+        /// takes its place (when only removed hooks follow it), so registering and removing a hook every step keeps
+        /// one pass-through, not one a step.</para>
         /// </remarks>
         /// <param name="hook">Receives the gradient; returns its replacement or null.</param>
         /// <returns>A handle whose <see cref="IDisposable.Dispose"/> removes the hook.</returns>
@@ -53,44 +73,16 @@ public static class RegisterHookExtensions
         }
     }
 
-    /// <summary>Registers without the checks of the public member (they were made, or this is the ABI check).</summary>
-    internal static unsafe TensorHookHandle Register(Tensor t, Func<Tensor, Tensor?> hook)
-    {
-        IntPtr handle = t.Handle;
-        long id = HookTable.Add(hook);
-        StdFunction function = StdFunctionHooks.Create(id);
-        uint index;
-        try
-        {
-            // Non-throwing: the only TORCH_CHECK is requires_grad, checked by the caller.
-            index = NativeMethods.TensorBase_register_hook(handle, &function);
-        }
-        finally
-        {
-            // libtorch 2.10 moves from it (null manager), but the caller owns the temporary either way.
-            StdFunctionHooks.Destroy(&function);
-        }
-        return new TensorHookHandle(t, *(IntPtr*)handle, NativeMethods.Autograd_grad_fn_unsafe(handle), index, id);
-    }
-
     /// <summary>
-    /// <c>remove_hook(index)</c> when it is safe: libtorch replaces a tensor's hook list (so indices restart and
-    /// <c>remove_hook</c> would throw or remove another hook) when its grad_fn changes, e.g. after an in-place op.
-    /// Otherwise the disabled copy simply stays until libtorch frees the list.
+    /// Registers without the checks of the public member (they were made, or this is the ABI check). Only a tensor
+    /// no other thread can reach (the ABI check's own) may skip the <see cref="HookGate"/> (<paramref name="gated"/>
+    /// false): the check must not wait for the passes of a caller that waits for it.
     /// </summary>
-    internal static void RemoveNative(WeakReference<Tensor> tensor, IntPtr tensorImpl, IntPtr gradFn, uint index, long id)
+    internal static TensorHookHandle Register(Tensor t, Func<Tensor, Tensor?> hook, bool gated = true)
     {
-        if (!HookTable.Contains(id) || !tensor.TryGetTarget(out Tensor? t) || t.IsInvalid)
-        {
-            return;
-        }
-        unsafe
-        {
-            IntPtr handle = t.Handle;
-            if (*(IntPtr*)handle == tensorImpl && NativeMethods.Autograd_grad_fn_unsafe(handle) == gradFn)
-            {
-                NativeMethods.TensorBase_remove_hook(handle, index);
-            }
-        }
+        // libtorch does not lock the tensor's hook list: one registration at a time, and none while a pass of
+        // another thread may be iterating it.
+        (long id, uint index) = gated ? HookGate.Register(() => NativeHooks.Add(t, hook)) : NativeHooks.Add(t, hook);
+        return new TensorHookHandle(index, id);
     }
 }

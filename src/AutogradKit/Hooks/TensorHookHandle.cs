@@ -1,46 +1,42 @@
-using static TorchSharp.torch;
-
 namespace AutogradKit;
 
 /// <summary>
 /// What <c>RegisterHook</c> returns: PyTorch's <c>RemovableHandle</c>. <see cref="Dispose"/> is <c>h.remove()</c>.
-/// It holds the tensor weakly, so it never keeps a tensor (or its graph) alive.
+/// It holds neither the tensor nor the hook, so it never keeps them (or a graph) alive.
 /// </summary>
-/// <remarks>Thread-safe: <see cref="Dispose"/> may race with itself and with a backward pass on another thread.</remarks>
+/// <remarks>
+/// Removal never touches libtorch's hook list (whose <c>remove_hook</c> races with passes on other threads and fails
+/// once an in-place op replaced the list): it marks the hook's <see cref="HookTable"/> entry removed, and the
+/// trampoline libtorch keeps from then on leaves the gradient unchanged, as a removed hook does (until a later
+/// registration on the same list reuses it, see <see cref="NativeHooks.Add"/>: the id then names the new hook, and
+/// this handle, already disposed, never touches it again).
+/// Thread-safe: <see cref="Dispose"/> may race with itself and with a backward pass on another thread.
+/// </remarks>
 internal sealed class TensorHookHandle : IDisposable
 {
-    private readonly WeakReference<Tensor> tensor;
-    private readonly IntPtr tensorImpl;
-    private readonly IntPtr gradFn;
-    private readonly uint index;
     private readonly long id;
     private int disposed;
 
-    /// <summary>A handle for hook <paramref name="id"/>, at <paramref name="index"/> in the C++ hook list of <paramref name="tensor"/>.</summary>
-    public TensorHookHandle(Tensor tensor, IntPtr tensorImpl, IntPtr gradFn, uint index, long id)
+    /// <summary>A handle for hook <paramref name="id"/>, at <paramref name="index"/> in its tensor's C++ hook list.</summary>
+    public TensorHookHandle(uint index, long id)
     {
-        this.tensor = new WeakReference<Tensor>(tensor);
-        this.tensorImpl = tensorImpl;
-        this.gradFn = gradFn;
-        this.index = index;
+        Index = index;
         this.id = id;
     }
 
     /// <summary>The hook's id in <see cref="HookTable"/> (for tests).</summary>
     internal long Id => id;
 
-    /// <summary>The hook's index in the tensor's C++ hook list (for the ABI check).</summary>
-    internal uint Index => index;
+    /// <summary>The hook's index in the tensor's C++ hook list when it was registered (for the ABI check).</summary>
+    internal uint Index { get; }
 
     /// <summary>Removes the hook; later backward passes no longer call it. A second call does nothing.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
         {
-            return;
+            // libtorch's copies keep the gradient unchanged from now on and no longer keep the closure alive.
+            HookTable.Disable(id);
         }
-        // From now on libtorch's copies keep the gradient unchanged and no longer keep the closure alive.
-        HookTable.Disable(id);
-        RegisterHookExtensions.RemoveNative(tensor, tensorImpl, gradFn, index, id);
     }
 }

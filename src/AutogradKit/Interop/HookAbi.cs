@@ -6,16 +6,23 @@ namespace AutogradKit;
 
 /// <summary>
 /// Checks once, with a case whose answer is known, that libtorch's hook ABI is the one <see cref="StdFunction"/>
-/// and <see cref="StdFunctionHooks"/> assume (libstdc++ <c>std::function</c> layout, sret return, move on register,
-/// clone/destroy bookkeeping), before any user hook is handed to libtorch.
+/// and <see cref="StdFunctionHooks"/> assume (libstdc++ <c>std::function</c> layout, sret return, clone/destroy
+/// bookkeeping), before any user hook is handed to libtorch; and, on the way, the layout <see cref="HookLists"/>
+/// reads (a mismatch there only turns off the reuse of removed hooks' trampolines).
 /// </summary>
-/// <remarks>Thread-safe; the check runs at most once per process.</remarks>
+/// <remarks>
+/// Thread-safe; the check runs at most once per process, on a fresh thread that does not inherit the caller's
+/// execution context: grad mode and inference mode are libtorch's per-thread state (and AutogradKit's flow with the
+/// execution context), so no caller scope — <c>InferenceMode()</c>, <c>NoGrad()</c> — can reach the check's graph. Its
+/// registrations skip the <see cref="HookGate"/>: its tensors are its own, and the caller may be a hook whose pass a
+/// gated registration would wait for.
+/// </remarks>
 internal static class HookAbi
 {
     /// <summary>The libtorch this interop was written and verified against.</summary>
     public const string VerifiedLibTorch = "libtorch 2.10.0 (TorchSharp 0.107.0), Linux x64, libstdc++";
 
-    private static readonly Lazy<Exception?> Failure = new(Verify, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<Exception?> Failure = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when hooks cannot work here.</summary>
     public static void EnsureVerified()
@@ -24,6 +31,18 @@ internal static class HookAbi
         {
             throw failure;
         }
+    }
+
+    private static Exception? VerifyOnFreshThread()
+    {
+        Exception? failure = null;
+        var thread = new Thread(() => failure = Verify(), maxStackSize: 1 << 20) { IsBackground = true, Name = "AutogradKit hook ABI check" };
+        using (ExecutionContext.SuppressFlow())
+        {
+            thread.Start();
+        }
+        thread.Join();
+        return failure;
     }
 
     private static Exception? Verify()
@@ -42,6 +61,18 @@ internal static class HookAbi
         }
     }
 
+    /// <summary>What the first-use check found wrong with <see cref="HookLists"/>' layout, or null (for tests and diagnostics).</summary>
+    internal static string? ListLayoutFailure
+    {
+        get
+        {
+            _ = Failure.Value;
+            return listLayoutFailure;
+        }
+    }
+
+    private static string? listLayoutFailure;
+
     private static Exception? Check()
     {
         int calls = 0;
@@ -53,23 +84,26 @@ internal static class HookAbi
         {
             Tensor x = torch.tensor(new float[] { 1, 2, 3 }, requires_grad: true);
             Tensor y = x * x;
-            TensorHookHandle doubling = RegisterHookExtensions.Register(y, g =>
+            IntPtr listWordBefore = HookLists.ListWord(y);
+            TensorHookHandle doubling = RegisterHookExtensions.Register(y, gated: false, hook: g =>
             {
                 calls++;
                 seen = g.data<float>().ToArray();
                 return g * 2;
             });
             id = doubling.Id;
+            // A failure only keeps removed hooks' trampolines from being reused; hooks work either way.
+            listLayoutFailure = HookLists.Verify(y, listWordBefore, id, StdFunctionHooks.LastCloneDestination);
             if (HookTable.References(id) != 1)
             {
                 return Mismatch($"after _register_hook libtorch holds {HookTable.References(id)} copies of the hook, expected 1 (std::function move/clone/destroy bookkeeping)");
             }
-            index = RegisterHookExtensions.Register(y, _ => null).Index;
+            index = RegisterHookExtensions.Register(y, _ => null, gated: false).Index;
             if (index != 1)
             {
                 return Mismatch($"_register_hook returned index {index} for the second hook, expected 1");
             }
-            HookErrors.Run(() => y.sum().backward());
+            Ensure.Run(() => y.sum().backward());
             float[] grad = x.grad!.data<float>().ToArray();
             if (calls != 1 || seen is null || !seen.SequenceEqual([1f, 1f, 1f]) || !grad.SequenceEqual([4f, 8f, 12f]))
             {

@@ -5,9 +5,10 @@ namespace AutogradKit;
 
 /// <summary>
 /// The managed side of every C++ hook AutogradKit hands to libtorch: libtorch's <c>std::function</c> copies
-/// carry only an id into this table, and each copy holds one reference to its entry. The entry (and the C#
-/// closure it keeps alive) goes when libtorch destroys its last copy: after <c>remove_hook</c>, or when the
-/// tensor and the graph nodes that hold its hook list die.
+/// carry only an id into this table, and each copy holds one reference to its entry. Removing a hook
+/// (<see cref="Disable"/>) drops the C# closure at once; the entry itself goes when libtorch destroys its last copy,
+/// when the tensor and the graph nodes that hold its hook list die (AutogradKit never calls <c>remove_hook</c>, see
+/// <see cref="NativeHooks"/>).
 /// </summary>
 /// <remarks>Thread-safe: libtorch copies, destroys and calls hooks on its autograd worker threads and on the finalizer thread.</remarks>
 internal static class HookTable
@@ -16,10 +17,15 @@ internal static class HookTable
     {
         public Func<Tensor, Tensor?>? Hook = hook;
         public int References = 1;
+        public HookList? List;
     }
 
     private static readonly Lock Gate = new();
     private static readonly Dictionary<long, Entry> Entries = [];
+
+    // For each tracked C++ hook list, the ids of our functions in it, by index: every function of the list is ours
+    // and was appended by us, so a removed hook at its end can be given a new closure (see NativeHooks.Add).
+    private static readonly Dictionary<HookList, List<long>> Lists = [];
     private static long lastId;
 
     /// <summary>How many entries are alive (closures libtorch still holds), for tests and diagnostics.</summary>
@@ -30,6 +36,18 @@ internal static class HookTable
             lock (Gate)
             {
                 return Entries.Count;
+            }
+        }
+    }
+
+    /// <summary>How many entries still hold a C# hook (registered and not removed), for tests and diagnostics.</summary>
+    public static int LiveHooks
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return Entries.Values.Count(e => e.Hook is not null);
             }
         }
     }
@@ -83,6 +101,11 @@ internal static class HookTable
             if (Entries.TryGetValue(id, out Entry? entry) && --entry.References <= 0)
             {
                 Entries.Remove(id);
+                // The list's last copy of it is gone, so the list is being freed: forget it before its address can be reused.
+                if (entry.List is { } list)
+                {
+                    Lists.Remove(list);
+                }
             }
         }
     }
@@ -107,6 +130,84 @@ internal static class HookTable
             if (Entries.TryGetValue(id, out Entry? entry))
             {
                 entry.Hook = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Notes that hook <paramref name="id"/> was appended to <paramref name="list"/> at <paramref name="index"/>. A list
+    /// is tracked from its first function on; one that got functions we did not see is never tracked.
+    /// </summary>
+    public static void Track(HookList list, long id, uint index)
+    {
+        lock (Gate)
+        {
+            if (!Entries.TryGetValue(id, out Entry? entry))
+            {
+                return;
+            }
+            if (!Lists.TryGetValue(list, out List<long>? ids))
+            {
+                if (index != 0)
+                {
+                    return;
+                }
+                Lists.Add(list, ids = []);
+            }
+            if (ids.Count != index)
+            {
+                Lists.Remove(list);
+                return;
+            }
+            ids.Add(id);
+            entry.List = list;
+        }
+    }
+
+    /// <summary>
+    /// The first removed hook of the run of removed hooks that ends <paramref name="list"/> (which holds
+    /// <paramref name="length"/> functions), with its index: giving it a new closure is the same as appending one.
+    /// Null when the list ends with a live hook or is not tracked.
+    /// </summary>
+    public static (long Id, int Index)? ReusableAtEnd(HookList list, int length)
+    {
+        lock (Gate)
+        {
+            if (!Lists.TryGetValue(list, out List<long>? ids) || ids.Count != length)
+            {
+                return null;
+            }
+            int first = ids.Count;
+            while (first > 0 && Entries.TryGetValue(ids[first - 1], out Entry? entry) && entry.Hook is null)
+            {
+                first--;
+            }
+            return first < ids.Count ? (ids[first], first) : null;
+        }
+    }
+
+    /// <summary>Gives removed hook <paramref name="id"/> a new closure; false when it is gone or live.</summary>
+    public static bool Revive(long id, Func<Tensor, Tensor?> hook)
+    {
+        lock (Gate)
+        {
+            if (!Entries.TryGetValue(id, out Entry? entry) || entry.Hook is not null)
+            {
+                return false;
+            }
+            entry.Hook = hook;
+            return true;
+        }
+    }
+
+    /// <summary>How many C++ hook lists are tracked (for tests).</summary>
+    public static int TrackedLists
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return Lists.Count;
             }
         }
     }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace AutogradKit;
 
 /// <summary>
-/// libtorch's C++ tensor-hook API (<c>at::TensorBase::_register_hook</c> / <c>remove_hook</c>), which TorchSharp
+/// libtorch's C++ tensor-hook API (<c>at::TensorBase::_register_hook</c>; <c>remove_hook</c> is deliberately not bound, see <see cref="NativeHooks"/>), which TorchSharp
 /// does not expose, called through its Itanium-mangled exports. Every function here is non-throwing for the
 /// arguments AutogradKit passes (its callers check the preconditions libtorch would <c>TORCH_CHECK</c>), because a
 /// C++ exception crossing into managed frames ends the process.
@@ -19,15 +19,14 @@ internal static unsafe partial class NativeMethods
     [LibraryImport("torch_cpu", EntryPoint = "_ZNK2at10TensorBase14_register_hookESt8functionIFS0_RKS0_EE")]
     internal static partial uint TensorBase_register_hook(IntPtr self, StdFunction* hook);
 
-    /// <summary><c>void at::TensorBase::remove_hook(unsigned) const</c>: sets the list's entry to an empty function.</summary>
-    [LibraryImport("torch_cpu", EntryPoint = "_ZNK2at10TensorBase11remove_hookEj")]
-    internal static partial void TensorBase_remove_hook(IntPtr self, uint index);
-
-    /// <summary><c>torch::autograd::Node* torch::autograd::impl::grad_fn_unsafe(const at::Tensor&amp;)</c>: the raw grad_fn, null for a leaf.</summary>
-    [LibraryImport("torch_cpu", EntryPoint = "_ZN5torch8autograd4impl14grad_fn_unsafeERKN2at6TensorE")]
-    internal static partial IntPtr Autograd_grad_fn_unsafe(IntPtr self);
-
     /// <summary>TorchSharp's <c>tensor->unsqueeze(dim)</c> as a new owning handle; null (with TorchSharp's last error set) on failure.</summary>
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_unsqueeze")]
     internal static partial IntPtr THSTensor_unsqueeze(IntPtr tensor, long dim);
+
+    /// <summary>
+    /// <c>torch::autograd::AutogradMeta* torch::autograd::impl::get_autograd_meta(const at::TensorBase&amp;)</c>: the
+    /// tensor's autograd metadata, null when it has none. Reads a field; never throws.
+    /// </summary>
+    [LibraryImport("torch_cpu", EntryPoint = "_ZN5torch8autograd4impl17get_autograd_metaERKN2at10TensorBaseE")]
+    internal static partial IntPtr Autograd_get_autograd_meta(IntPtr tensor);
 }

@@ -43,6 +43,18 @@ internal static unsafe class StdFunctionHooks
 
     private static int typeInfoRequests;
 
+    [ThreadStatic]
+    private static IntPtr lastCloneDestination;
+
+    /// <summary>
+    /// Where libtorch last copied one of our functions on this thread (the copy's address): for the first-use check
+    /// of <see cref="HookLists"/>, which compares it with the storage of the list the copy went into.
+    /// </summary>
+    public static IntPtr LastCloneDestination => lastCloneDestination;
+
+    /// <summary>The manager of every function made by <see cref="Create"/>: how a list entry is recognised as ours.</summary>
+    public static IntPtr ManagerAddress => (IntPtr)(delegate* unmanaged<long*, long*, int, byte>)&Manage;
+
     /// <summary>How often libtorch asked a hook for its <c>type_info</c> (<c>target_type()</c>), which it must never need.</summary>
     public static int TypeInfoRequests => Volatile.Read(ref typeInfoRequests);
 
@@ -91,6 +103,7 @@ internal static unsafe class StdFunctionHooks
                 case CloneFunctor:
                     dest[0] = source[0];
                     dest[1] = 0;
+                    lastCloneDestination = (IntPtr)dest;
                     HookTable.AddReference(source[0]);
                     break;
                 case DestroyFunctor:

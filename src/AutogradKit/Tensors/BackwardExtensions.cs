@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,7 +6,7 @@ namespace AutogradKit;
 /// <summary>PyTorch's <c>t.backward(...)</c> on TorchSharp's <see cref="Tensor"/>.</summary>
 /// <remarks>
 /// Thread-safety: backward may run on any thread, but not concurrently with other work on the same graph
-/// or the same leaves' <c>.grad</c>, as in PyTorch.
+/// or the same leaves' <c>.grad</c>, as in PyTorch. Hooks may be registered and removed on other threads meanwhile.
 /// </remarks>
 public static class BackwardExtensions
 {
@@ -52,27 +51,9 @@ public static class BackwardExtensions
             }
             // PyTorch's retain_graph defaults to create_graph.
             bool retain = retainGraph || createGraph;
-            // The bridge's backward entry points catch libtorch's errors (torch::autograd::backward keeps the graph
-            // when asked to; Tensor.backward(create_graph: true) does not). Called directly: this is the training
-            // loop's hot path, and TorchSharp's managed wrappers allocate arrays and pins per call.
-            HookErrors.DiscardPendingOfThisThread();
-            unsafe
-            {
-                if (gradient is null && !retain)
-                {
-                    NativeMethods.THSTensor_backward(t.Handle);
-                }
-                else
-                {
-                    IntPtr output = t.Handle;
-                    IntPtr seed = gradient is null ? IntPtr.Zero : gradient.Handle;
-                    NativeMethods.THSAutograd_backward(&output, 1, gradient is null ? null : &seed, gradient is null ? 0 : 1, retain, createGraph, null, 0);
-                }
-            }
-            GC.KeepAlive(t);
-            GC.KeepAlive(gradient);
-            // A hook's exception reaches the caller as itself; libtorch's errors as typed AutogradExceptions.
-            HookErrors.ThrowAfterNativePass();
+            // One AutogradKit pass: hooks are not registered under it by other threads, and a hook's exception
+            // reaches this caller as itself; libtorch's errors come as typed AutogradExceptions.
+            HookErrors.RunNative(() => NativeBackward.Run(t, gradient, retain, createGraph));
         }
     }
 
