@@ -542,19 +542,10 @@ public static partial class Autograd
                 var jac = new Tensor[xs.Length];
                 if (output.requires_grad)
                 {
-                    var inputHandles = new IntPtr[xs.Length];
+                    Tensor?[] grads = GradCore([output], xs, [torch.ones_like(output)], retainGraph: true, createGraph: true);
                     for (int k = 0; k < xs.Length; k++)
                     {
-                        inputHandles[k] = xs[k].Handle;
-                    }
-                    Tensor seed = torch.ones_like(output);
-                    IntPtr[] grads = GradCore([output.Handle], [seed.Handle], inputHandles, retainGraph: true, createGraph: true);
-                    GC.KeepAlive(output);
-                    GC.KeepAlive(seed);
-                    GC.KeepAlive(xs);
-                    for (int k = 0; k < xs.Length; k++)
-                    {
-                        jac[k] = grads[k] == IntPtr.Zero ? torch.zeros_like(xs[k]) : Tensor.UnsafeCreateTensor(grads[k]);
+                        jac[k] = grads[k] ?? torch.zeros_like(xs[k]);
                     }
                 }
                 else
@@ -605,12 +596,6 @@ public static partial class Autograd
                 outputs = Call(f, xs, fnName);
                 CheckRequiresGrad(outputs, "outputs", strict);
             }
-            var inputHandles = new IntPtr[xs.Length];
-            for (int k = 0; k < xs.Length; k++)
-            {
-                inputHandles[k] = xs[k].Handle;
-            }
-
             var result = new Tensor[outputs.Length][];
             for (int i = 0; i < outputs.Length; i++)
             {
@@ -627,29 +612,23 @@ public static partial class Autograd
                     // out.reshape(-1)[j], which adds a select node to the graph for every row.
                     Tensor[] seeds = torch.eye(m, dtype: output.dtype, device: output.device)
                         .view([m, .. TensorShape.Of(output)]).unbind(0);
-                    IntPtr[] outputHandle = [output.Handle];
-                    var seedHandle = new IntPtr[1];
+                    // One pass a row, all in one native call (the graph retained after the last, as PyTorch's loop does).
+                    Tensor?[] grads = GradPasses([output], xs, seeds, checked((int)m), retainGraph: true, createGraph);
                     for (long j = 0; j < m; j++)
                     {
-                        seedHandle[0] = seeds[j].Handle;
-                        IntPtr[] grads = GradCore(outputHandle, seedHandle, inputHandles, retainGraph: true, createGraph);
                         for (int k = 0; k < xs.Length; k++)
                         {
-                            if (grads[k] == IntPtr.Zero)
+                            if (grads[j * xs.Length + k] is not { } g)
                             {
                                 if (strict)
                                 {
-                                    DisposeHandles(grads);
                                     throw new AutogradException($"Output {i} of the user-provided function is independent of input {k}. This is not allowed in strict mode.");
                                 }
                                 rows[k][j] = torch.zeros_like(xs[k]);
                                 continue;
                             }
-                            Tensor g = Tensor.UnsafeCreateTensor(grads[k]);
-                            grads[k] = IntPtr.Zero;
                             if (strict && createGraph && !g.requires_grad)
                             {
-                                DisposeHandles(grads);
                                 // PyTorch formats this message with the output's index, not the input's.
                                 throw new AutogradException($"The jacobian of the user-provided function is independent of input {i}. This is not allowed in strict mode when create_graph=True.");
                             }
@@ -680,7 +659,6 @@ public static partial class Autograd
                         : torch.stack(rows[k], 0).view(shape);
                 }
             }
-            GC.KeepAlive(xs);
             return result;
         }
 
@@ -784,34 +762,19 @@ public static partial class Autograd
                 return result;
             }
             Tensor seeds = torch.eye(m, dtype: yb.dtype, device: yb.device).view(expected);
-            IntPtr[] grads = GradCore([yb.Handle], [seeds.Handle], xs.Select(x => x.Handle).ToArray(), createGraph, createGraph);
-            GC.KeepAlive(seeds);
-            GC.KeepAlive(yb);
-            GC.KeepAlive(xs);
+            Tensor?[] grads = GradCore([yb], xs, [seeds], createGraph, createGraph);
             for (int k = 0; k < inputs.Length; k++)
             {
                 long[] shape = [.. outShape, .. inputShapes[k]];
-                if (grads[k] == IntPtr.Zero)
+                if (grads[k] is not { } grad)
                 {
                     result[0][k] = torch.zeros(shape, dtype: inputs[k].dtype, device: inputs[k].device);
                     continue;
                 }
                 // The gradient is shaped [m, …input]; for a one-dimensional output that is already the result's shape.
-                Tensor grad = Tensor.UnsafeCreateTensor(grads[k]);
                 result[0][k] = outShape.Length == 1 ? grad : grad.view(shape);
             }
             return result;
-        }
-
-        private static void DisposeHandles(IntPtr[] handles)
-        {
-            foreach (IntPtr h in handles)
-            {
-                if (h != IntPtr.Zero)
-                {
-                    NativeMethods.THSTensor_dispose(h);
-                }
-            }
         }
     }
 }
