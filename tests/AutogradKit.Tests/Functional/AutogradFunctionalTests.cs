@@ -69,6 +69,15 @@ public class AutogradFunctionalTests
         {
             AssertClose(output!, FunctionalData.ToTensor(o, device), "output");
         }
+        if (createGraph && c.TryGetProperty("grad_fn", out JsonElement names))
+        {
+            // The node each result hangs from is PyTorch's (e.g. vjp's MulBackward0 output, not a copy node).
+            Assert.That(results.Select(r => r.GradFn?.Name).ToArray(), Is.EqualTo(names.EnumerateArray().Select(e => e.GetString()).ToArray()), "results' grad_fn");
+            if (c.TryGetProperty("output_grad_fn", out JsonElement outputName))
+            {
+                Assert.That(output!.GradFn?.Name, Is.EqualTo(outputName.GetString()), "output's grad_fn");
+            }
+        }
         if (createGraph && c.TryGetProperty("second", out JsonElement second))
         {
             Tensor total = results.Select(r => r.sum()).Aggregate((a, b) => a + b);
