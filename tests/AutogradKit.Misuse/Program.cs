@@ -82,7 +82,7 @@ public static class Program
                 ones.amax([0], false, wrongShape).Dispose();
                 return g;
             });
-            // h is not a leaf: its gradient is read from its .grad, which libtorch warns about.
+            // h is not a leaf: a backward into .grad would read its .grad, which libtorch warns about.
             Tensor?[] grads = Autograd.Grad([s], [x, h], createGraph: true);
             foreach (Tensor? g in grads)
             {
