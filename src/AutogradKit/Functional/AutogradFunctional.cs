@@ -14,6 +14,10 @@ public static partial class Autograd
     /// views of them when <c>createGraph</c> is set and they require grad, so the results stay differentiable
     /// with respect to them), no <c>.grad</c> is left behind, and every result is a fresh tensor the caller owns.
     /// Tensors the function creates and does not return are disposed when the call ends.</para>
+    /// <para>Every gradient is libtorch's <c>torch::autograd::grad</c>, as in functional.py (see
+    /// <see cref="Grad"/>): no <c>.grad</c> is read or written, and under <c>createGraph</c> the results hang from the
+    /// nodes PyTorch's do. The rows of a Jacobian (and of a Hessian's outer Jacobian) are computed by one native
+    /// call that runs one <c>grad</c> pass a row, which pays the call's own cost once instead of once a row.</para>
     /// <para>Errors PyTorch raises as <c>RuntimeError</c> from autograd (strict mode) are
     /// <see cref="AutogradException"/>s; invalid arguments (wrong <c>v</c> shape, a function returning several
     /// elements where one is needed) are <see cref="ArgumentException"/>s with PyTorch's text.</para>
@@ -523,9 +527,9 @@ public static partial class Autograd
             // jacobian(ensure_single_output_function, create_graph=True). The inner one is written out here: its
             // inputs are always the outer Jacobian's own tensors (fresh leaves, or views of the caller's inputs
             // when createGraph is set), so the inner _grad_preprocess view and the stack/view/alias of a one-row
-            // Jacobian only add nodes that each of the outer loop's n backward passes would run through (and
-            // libtorch's backward(inputs) would retain_grad() that view, copying into its .grad every pass):
-            // measured 1.27x the raw loop with them. The values are the same; PyTorch's texts and strict checks stay.
+            // Jacobian only add nodes that each of the outer loop's n backward passes would run through (measured
+            // 1.27x the raw loop with them, when those passes also copied into the view's .grad). The values are
+            // the same, and so is the node each result hangs from; PyTorch's texts and strict checks stay.
             Tensor[] JacFunc(Tensor[] xs)
             {
                 Tensor[] outputs = Call(f, xs, "hessian");
