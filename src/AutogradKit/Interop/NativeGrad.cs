@@ -162,6 +162,65 @@ internal static unsafe class NativeGrad
         }
     }
 
+    /// <summary>
+    /// The gradients of <paramref name="output"/> (seeded with <paramref name="seed"/>) with respect to leaves that
+    /// the caller made itself and shares with nobody: libtorch's <c>backward(…, inputs)</c> into their <c>.grad</c>,
+    /// taken and reset to undefined. One new tensor per leaf (the caller owns it), null where none arrived.
+    /// </summary>
+    /// <remarks>
+    /// <para>Equivalent to <see cref="Run"/> for such leaves, and without the TorchScript call's cost: a fresh leaf
+    /// has no <c>.grad</c> before, and has none after; <c>retain_grad</c> concerns only non-leaves; without
+    /// <c>create_graph</c> libtorch prints no warning; no other thread can reach the leaves. What still differs is
+    /// only what the caller's code could do to a leaf it was handed (a post-accumulate hook would fire), which is
+    /// why callers use this for leaves they pass to no one but the function being differentiated, and only where
+    /// no graph is created.</para>
+    /// </remarks>
+    /// <exception cref="ExternalException">As <see cref="Run"/>.</exception>
+    public static Tensor?[] IntoPrivateLeaves(Tensor output, Tensor seed, IReadOnlyList<Tensor> leaves, bool retainGraph)
+    {
+        int count = leaves.Count;
+        Span<IntPtr> handles = count <= 16 ? stackalloc IntPtr[16] : new IntPtr[count];
+        for (int i = 0; i < count; i++)
+        {
+            handles[i] = leaves[i].Handle;
+        }
+        IntPtr outputHandle = output.Handle;
+        IntPtr seedHandle = seed.Handle;
+        var grads = new Tensor?[count];
+        try
+        {
+            fixed (IntPtr* inputs = handles)
+            {
+                NativeMethods.THSAutograd_backward(&outputHandle, 1, &seedHandle, 1, retainGraph, createGraph: false, inputs, count);
+                if (NativeMethods.TakeNativeError() is { } error)
+                {
+                    throw new ExternalException(error);
+                }
+                for (int i = 0; i < count; i++)
+                {
+                    IntPtr grad = NativeMethods.THSTensor_grad(handles[i]);
+                    if (grad != IntPtr.Zero)
+                    {
+                        grads[i] = Tensor.UnsafeCreateTensor(grad);
+                    }
+                }
+            }
+            return grads;
+        }
+        finally
+        {
+            for (int i = 0; i < count; i++)
+            {
+                NativeMethods.THSTensor_set_grad(handles[i], IntPtr.Zero);
+            }
+            // Reading and resetting the .grad of a live leaf cannot fail; never leave an error for a later call.
+            NativeMethods.TakeNativeError();
+            GC.KeepAlive(leaves);
+            GC.KeepAlive(output);
+            GC.KeepAlive(seed);
+        }
+    }
+
     private static int Fill(TorchScriptValue* list, int next, IReadOnlyList<Tensor> tensors)
     {
         for (int i = 0; i < tensors.Count; i++)
