@@ -180,6 +180,20 @@ public class AutogradGradTests
         Assert.That(Autograd.Grad([(x * 2).sum()], [x])[0]!.cpu().data<double>().ToArray(), Is.EqualTo(new[] { 2.0, 2.0, 2.0 }));
     }
 
+    [Test]
+    public void Grad_ManyOutputsAndInputs_EachGradientInItsPlace()
+    {
+        // More tensors than fit the call's stack arrays: 100 outputs and 100 inputs, y_i = (i + 1) · x_i².
+        using var scope = torch.NewDisposeScope();
+        Tensor[] xs = Enumerable.Range(0, 100).Select(i => torch.tensor((double)i).requires_grad_(true)).ToArray();
+        Tensor[] ys = xs.Select((x, i) => (i + 1) * x * x).ToArray();
+
+        Tensor?[] g = Autograd.Grad(ys, xs, ys.Select(y => torch.ones_like(y)).ToArray());
+
+        // d/dx_i of sum_j y_j = 2 (i + 1) x_i = 2 (i + 1) i.
+        Assert.That(g.Select(t => t!.item<double>()), Is.EqualTo(Enumerable.Range(0, 100).Select(i => 2.0 * (i + 1) * i)));
+    }
+
     private static IEnumerable<TestCaseData> GraphCases() =>
         DeviceCases.Cross(FunctionalData.Rows("grad_graphs"), row => FunctionalData.Section("grad_graphs")[(int)row[0]!].GetProperty("function").GetString()!);
 
