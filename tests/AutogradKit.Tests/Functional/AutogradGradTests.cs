@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AutogradKit.Tests.Robustness;
 using AutogradKit.Tests.Support;
 using NUnit.Framework;
 using TorchSharp;
@@ -178,6 +179,18 @@ public class AutogradGradTests
         Assert.That(x.requires_grad, Is.True);
         // Still works afterwards.
         Assert.That(Autograd.Grad([(x * 2).sum()], [x])[0]!.cpu().data<double>().ToArray(), Is.EqualTo(new[] { 2.0, 2.0, 2.0 }));
+    }
+
+    [Test]
+    public void Grad_FirstCallOfAProcessInsideInferenceModeAndNoGrad_GivesTheGradient()
+    {
+        // The first use compiles and checks the grad script on a fresh thread, out of the caller's modes.
+        MisuseTests.ChildResult child = MisuseTests.RunChild("--grad-first-use-probe");
+        Assert.That(child.ExitCode, Is.EqualTo(0), child.Describe());
+        Assert.That(child.Output, Does.Contain("modes inside: grad False, inference True"));
+        Assert.That(child.Output, Does.Contain("gradient 2 4"));
+        Assert.That(child.Output, Does.Contain("modes after: grad True, inference False"));
+        Assert.That(child.Output, Does.Contain("second call 2 4"));
     }
 
     [Test]
