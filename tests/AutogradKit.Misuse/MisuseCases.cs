@@ -376,6 +376,78 @@ internal static class MisuseCases
                 createGraph: r.Next(2) == 0, allowUnused: r.Next(2) == 0);
         });
 
+        Add("Grad with batched gradOutputs of the wrong shape, size or rank", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            Tensor y = x * x;
+            switch (r.Next(6))
+            {
+                case 0: Expect<GradientShapeException>(() => Autograd.Grad([y], [x], [torch.ones(2, 4)], isGradsBatched: true)); break;
+                case 1: Expect<ArgumentException>(() => Autograd.Grad([y, y], [x], [torch.ones(2, 3), torch.ones(3, 3)], isGradsBatched: true)); break;
+                case 2: Expect<ArgumentException>(() => Autograd.Grad([y.sum()], [x], isGradsBatched: true)); break;
+                case 3: Expect<ArgumentException>(() => Autograd.Grad([y], [x], [torch.ones(0, 3)], isGradsBatched: true)); break;
+                case 4: Expect<ArgumentException>(() => Autograd.Grad([y.sum()], [x], [torch.tensor(1.0f)], isGradsBatched: true)); break;
+                default:
+                    Autograd.Grad([y], [x, RandomTensor(r, FloatTypes, requiresGrad: true)], [RandomTensor(r, AnyTypes, requiresGrad: false, shape: [2, 3])],
+                        retainGraph: r.Next(2) == 0, createGraph: r.Next(2) == 0, allowUnused: r.Next(2) == 0, isGradsBatched: true, materializeGrads: r.Next(2) == 0);
+                    break;
+            }
+        });
+        Add("Grad with materializeGrads and random inputs", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true);
+            Tensor other = RandomTensor(r, AnyTypes, requiresGrad: r.Next(2) == 0);
+            Tensor?[] g = Autograd.Grad([(x * 2).sum()], [x, other], createGraph: r.Next(2) == 0, materializeGrads: true);
+            Require(g[1] is { requires_grad: true }, "materializeGrads: zeros that require grad for the unused input");
+        });
+        Add("Grad through a tensor hook that throws, on the graph or re-entering Grad", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            Tensor h = x * 2;
+            int mode = r.Next(3);
+            using IDisposable hook = h.RegisterHook(g => mode switch
+            {
+                0 => throw new InvalidOperationException("user hook failed"),
+                // A Grad inside the pass, on a graph already freed: its GraphFreedException is the hook's exception.
+                1 => Autograd.Grad([(h * 3).sum()], [x])[0],
+                _ => Autograd.Grad([(x * 5).sum()], [x])[0]!.expand_as(g) + g,
+            });
+            Tensor y = (h * h).sum();
+            if (mode == 1)
+            {
+                Autograd.Grad([y], [x], retainGraph: true);
+            }
+            Autograd.Grad([y], [x], createGraph: r.Next(2) == 0);
+        });
+        Add("Grad inside NoGrad or InferenceMode, or of an inference tensor", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            Tensor y = (x * x).sum();
+            switch (r.Next(3))
+            {
+                case 0:
+                    using (Autograd.NoGrad())
+                    {
+                        Autograd.Grad([y], [x], createGraph: r.Next(2) == 0);
+                    }
+                    break;
+                case 1:
+                    using (Autograd.InferenceMode())
+                    {
+                        Autograd.Grad([y], [x], createGraph: r.Next(2) == 0);
+                    }
+                    break;
+                default:
+                    Tensor t;
+                    using (Autograd.InferenceMode())
+                    {
+                        t = torch.ones(3);
+                    }
+                    Expect<AutogradException>(() => Autograd.Grad([(x * 2).sum()], [x, t], allowUnused: true));
+                    break;
+            }
+        });
+
         // ---- Autograd.Functional ---------------------------------------------------------------------------
         Add("Jacobian of a function returning null or throwing", r =>
         {

@@ -26,6 +26,7 @@ public static class Program
         bool abortProbe = false;
         string? warningsProbe = null;
         string? hookRepro = null;
+        bool gradFirstUseProbe = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -35,6 +36,7 @@ public static class Program
                 case "--abort-probe": abortProbe = true; break;
                 case "--warnings-probe": warningsProbe = args[++i]; break;
                 case "--hook-repro": hookRepro = args[++i]; break;
+                case "--grad-first-use-probe": gradFirstUseProbe = true; break;
                 default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
             }
         }
@@ -57,6 +59,10 @@ public static class Program
         if (warningsProbe is not null)
         {
             return WarningsProbe(warningsProbe);
+        }
+        if (gradFirstUseProbe)
+        {
+            return GradFirstUseProbe();
         }
         return new MisuseRunner(seed).Run(calls);
     }
@@ -88,7 +94,7 @@ public static class Program
                 ones.amax([0], false, wrongShape).Dispose();
                 return g;
             });
-            // h is not a leaf: its gradient is read from its .grad, which libtorch warns about.
+            // h is not a leaf: a backward into .grad would read its .grad, which libtorch warns about.
             Tensor?[] grads = Autograd.Grad([s], [x, h], createGraph: true);
             foreach (Tensor? g in grads)
             {
@@ -96,6 +102,30 @@ public static class Program
             }
         }
         Log("warnings probe done");
+        return 0;
+    }
+
+    /// <summary>
+    /// The first <c>Autograd.Grad</c> of a process, made inside <c>InferenceMode</c> and <c>NoGrad</c>: its
+    /// first-use check (compiling the grad script and running it twice) must not see the caller's modes, and the
+    /// call must then give PyTorch's gradients and leave the modes as they were. Prints the gradient.
+    /// </summary>
+    private static int GradFirstUseProbe()
+    {
+        using var x = torch.tensor(new[] { 1.0, 2.0 }).requires_grad_(true);
+        using var y = (x * x).sum();
+        Tensor?[] g;
+        using (Autograd.NoGrad())
+        using (Autograd.InferenceMode())
+        {
+            Log("CALL 0 first Autograd.Grad of the process, in InferenceMode and NoGrad");
+            g = Autograd.Grad([y], [x], retainGraph: true);
+            Log($"modes inside: grad {Autograd.IsGradEnabled}, inference {Autograd.IsInferenceModeEnabled}");
+        }
+        Log($"gradient {string.Join(" ", g[0]!.data<double>().ToArray())}");
+        Log($"modes after: grad {Autograd.IsGradEnabled}, inference {Autograd.IsInferenceModeEnabled}");
+        Log($"second call {string.Join(" ", Autograd.Grad([y], [x], createGraph: true)[0]!.data<double>().ToArray())}");
+        g[0]!.Dispose();
         return 0;
     }
 

@@ -6,40 +6,51 @@ namespace AutogradKit;
 public static partial class Autograd
 {
     /// <summary>
-    /// <c>torch.autograd.grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)</c>: the
-    /// gradients of <paramref name="outputs"/> with respect to <paramref name="inputs"/>, without touching any
-    /// <c>.grad</c>.
+    /// <c>torch.autograd.grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+    /// is_grads_batched, materialize_grads)</c>: the gradients of <paramref name="outputs"/> with respect to
+    /// <paramref name="inputs"/>, computed by libtorch's <c>torch::autograd::grad</c>, without reading, writing or
+    /// keeping any <c>.grad</c>.
     /// </summary>
     /// <param name="outputs">The tensors to differentiate; each must require grad.</param>
     /// <param name="inputs">The tensors to differentiate with respect to; each must require grad; at least one.</param>
     /// <param name="gradOutputs">The vector of the vector-Jacobian product, one per output, each shaped like its
-    /// output; null for ones, allowed only for single-element outputs.</param>
+    /// output (with a leading batch dimension when <paramref name="isGradsBatched"/>); null for ones, allowed only
+    /// for single-element outputs.</param>
     /// <param name="retainGraph">Keep the graph for another backward pass; null means <paramref name="createGraph"/>.</param>
     /// <param name="createGraph">Record the gradient computation so the results can be differentiated again.</param>
     /// <param name="allowUnused">Return null for an input the outputs do not depend on, instead of throwing.</param>
+    /// <param name="isGradsBatched">The first dimension of each of <paramref name="gradOutputs"/> is a batch: the
+    /// result holds one vector-Jacobian product per batch entry, stacked along a new first dimension.</param>
+    /// <param name="materializeGrads">Return zeros (<c>torch.zeros_like(input, requires_grad=True)</c>, as
+    /// PyTorch 2.x does) instead of null for an unused input; implies <paramref name="allowUnused"/>.</param>
     /// <returns>One fresh tensor per input (the caller owns it), or null for an unused input.</returns>
     /// <exception cref="ArgumentNullException">A list or one of its elements is null.</exception>
     /// <exception cref="ObjectDisposedException">A tensor was disposed.</exception>
-    /// <exception cref="ArgumentException"><paramref name="inputs"/> is empty, or <paramref name="gradOutputs"/>
-    /// does not have one tensor per output.</exception>
+    /// <exception cref="ArgumentException"><paramref name="inputs"/> is empty, <paramref name="gradOutputs"/>
+    /// does not have one tensor per output, or (batched) a gradient has no batch dimension, an empty one, or one
+    /// of another size than the others.</exception>
     /// <exception cref="NoGradFnException">An output does not require grad.</exception>
     /// <exception cref="NonScalarOutputException">An output has more than one element and no gradient was given.</exception>
     /// <exception cref="GradientShapeException">A gradient's shape differs from its output's.</exception>
-    /// <exception cref="UnusedInputException">An input is unused and <paramref name="allowUnused"/> is false.</exception>
+    /// <exception cref="UnusedInputException">An input is unused and neither <paramref name="allowUnused"/> nor
+    /// <paramref name="materializeGrads"/> is set.</exception>
     /// <exception cref="GraphFreedException">The graph was freed by an earlier backward pass.</exception>
     /// <exception cref="AutogradException">An input does not require grad, or libtorch raised another autograd error.</exception>
     /// <remarks>
-    /// <para>TorchSharp's <c>torch.autograd.grad</c> ends the process on any libtorch error, so this runs
-    /// libtorch's <c>backward(…, inputs)</c> instead: each input's <c>.grad</c> is set aside, the gradients are
-    /// accumulated into the emptied <c>.grad</c>s and taken from there, and the saved <c>.grad</c>s are put back,
-    /// also when backward fails. Differences from PyTorch that follow: libtorch calls <c>retain_grad()</c> on
-    /// every input that is not a leaf (so later backward passes fill that tensor's <c>.grad</c>; libtorch has no
-    /// way back), and hooks registered to run after a leaf's gradient is accumulated run. The two warnings that
-    /// route makes libtorch print on stderr ("Using backward() with create_graph=True will create a reference
-    /// cycle …", once per process, and "The .grad attribute of a Tensor that is not a leaf Tensor is being
-    /// accessed …") are dropped while the call runs, since PyTorch's <c>grad</c> prints neither; other warnings
-    /// pass through.</para>
-    /// <para>Thread-safety: safe to call from several threads on graphs that share no input tensor.</para>
+    /// <para>The pass is libtorch's <c>torch::autograd::grad</c> itself, the function PyTorch's engine runs for
+    /// <c>torch.autograd.grad</c>: no <c>.grad</c> is read, written or kept, <c>retain_grad</c> is never turned on,
+    /// no post-accumulate hook fires, and under <paramref name="createGraph"/> the results carry the graph PyTorch
+    /// returns (e.g. <c>SigmoidBackwardBackward0</c>). Tensor hooks on the graph run; a hook's exception reaches
+    /// the caller as itself. Checks PyTorch makes in Python before its engine (<c>_make_grads</c>: gradient shapes,
+    /// implicit gradients only for one-element outputs) come first, with PyTorch's texts.</para>
+    /// <para><paramref name="isGradsBatched"/>: PyTorch vmaps the backward pass over the batch, and its vmap falls back
+    /// to a loop, one pass per batch entry, for whatever has no batching rule. Until AutogradKit has vmap, every
+    /// batch runs that way: one pass per entry, the graph retained until the last, the results stacked. The values
+    /// are PyTorch's; tensor hooks run once per batch entry instead of once on the batch.</para>
+    /// <para><paramref name="materializeGrads"/> with an explicit <c>allow_unused=False</c> is an error in PyTorch;
+    /// <paramref name="allowUnused"/> cannot tell "false" from "not given", so here it is never one.</para>
+    /// <para>Thread-safety: safe to call from several threads at once, also on graphs that share inputs, outputs
+    /// or nodes, as PyTorch's is (a freed graph is reported as <see cref="GraphFreedException"/>).</para>
     /// </remarks>
     /// <example>
     /// <code>
@@ -55,7 +66,9 @@ public static partial class Autograd
         IReadOnlyList<Tensor>? gradOutputs = null,
         bool? retainGraph = null,
         bool createGraph = false,
-        bool allowUnused = false)
+        bool allowUnused = false,
+        bool isGradsBatched = false,
+        bool materializeGrads = false)
     {
         ArgumentNullException.ThrowIfNull(outputs);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -84,7 +97,14 @@ public static partial class Autograd
                 Tensor output = outputs[i];
                 if (gradOutputs is not null)
                 {
-                    BackwardExtensions.CheckGradientShape(output, gradOutputs[i], i);
+                    if (isGradsBatched)
+                    {
+                        CheckBatchedGradientShape(output, gradOutputs[i], i);
+                    }
+                    else
+                    {
+                        BackwardExtensions.CheckGradientShape(output, gradOutputs[i], i);
+                    }
                 }
                 else if (output.requires_grad)
                 {
@@ -95,6 +115,8 @@ public static partial class Autograd
                     implicitGrads[i] = torch.ones_like(output);
                 }
             }
+            IReadOnlyList<Tensor> seeds = gradOutputs ?? implicitGrads!;
+            long batch = isGradsBatched ? BatchSize(seeds) : 0;
             for (int i = 0; i < outputs.Count; i++)
             {
                 if (!outputs[i].requires_grad)
@@ -110,38 +132,18 @@ public static partial class Autograd
                 }
             }
 
-            var outputHandles = new IntPtr[outputs.Count];
-            var gradHandles = new IntPtr[outputs.Count];
-            var inputHandles = new IntPtr[inputs.Count];
-            for (int i = 0; i < outputs.Count; i++)
+            bool retain = retainGraph ?? createGraph;
+            Tensor?[] grads = isGradsBatched
+                ? BatchedGradCore(outputs, inputs, seeds, batch, retain, createGraph)
+                : GradCore(outputs, inputs, seeds, retain, createGraph);
+            if (materializeGrads)
             {
-                outputHandles[i] = outputs[i].Handle;
-                gradHandles[i] = (gradOutputs is not null ? gradOutputs[i] : implicitGrads[i]!).Handle;
-            }
-            for (int i = 0; i < inputs.Count; i++)
-            {
-                inputHandles[i] = inputs[i].Handle;
-            }
-
-            IntPtr[] results = GradCore(outputHandles, gradHandles, inputHandles, retainGraph ?? createGraph, createGraph);
-            GC.KeepAlive(outputs);
-            GC.KeepAlive(inputs);
-            GC.KeepAlive(gradOutputs);
-
-            var grads = new Tensor?[results.Length];
-            bool unused = false;
-            for (int i = 0; i < results.Length; i++)
-            {
-                if (results[i] == IntPtr.Zero)
+                for (int i = 0; i < grads.Length; i++)
                 {
-                    unused = true;
-                }
-                else
-                {
-                    grads[i] = Tensor.UnsafeCreateTensor(results[i]);
+                    grads[i] ??= torch.zeros_like(inputs[i], requires_grad: true);
                 }
             }
-            if (unused && !allowUnused)
+            else if (!allowUnused && Array.IndexOf(grads, null) >= 0)
             {
                 foreach (Tensor? g in grads)
                 {
@@ -162,74 +164,124 @@ public static partial class Autograd
     }
 
     /// <summary>
-    /// The gradients of <paramref name="outputs"/> (seeded with <paramref name="grads"/>) with respect to
-    /// <paramref name="inputs"/>, as new owning handles, zero for an input that got no gradient. Every
-    /// argument must already be checked: valid handles, one grad per output, inputs requiring grad.
+    /// libtorch's <c>torch::autograd::grad</c> with <c>allow_unused</c>: one fresh tensor per input, null where an
+    /// input got no gradient. Every argument must already be checked: live tensors, one seed per output shaped like
+    /// it, outputs and inputs requiring grad. A hook's exception is rethrown as itself, libtorch's errors as typed
+    /// <see cref="AutogradException"/>s.
     /// </summary>
-    internal static unsafe IntPtr[] GradCore(IntPtr[] outputs, IntPtr[] grads, IntPtr[] inputs, bool retainGraph, bool createGraph)
+    internal static Tensor?[] GradCore(IReadOnlyList<Tensor> outputs, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> seeds, bool retainGraph, bool createGraph) =>
+        GradPasses(outputs, inputs, seeds, 1, retainGraph, createGraph);
+
+    /// <summary>
+    /// <paramref name="passes"/> times <see cref="GradCore"/>, the graph retained until the last pass:
+    /// <paramref name="seeds"/> holds one seed per output for each pass, pass after pass, and the result one
+    /// gradient (or null) per input for each pass, in the same order. All passes run in one native call.
+    /// </summary>
+    internal static Tensor?[] GradPasses(IReadOnlyList<Tensor> outputs, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> seeds, int passes, bool retainGraph, bool createGraph) =>
+        HookErrors.Run(() => NativeGrad.Run(outputs, inputs, seeds, passes, retainGraph, createGraph));
+
+    /// <summary>
+    /// The batched vector-Jacobian products: one pass per batch entry (the graph retained until the last), each
+    /// input's results stacked along a new first dimension; null for an input the outputs do not reach.
+    /// </summary>
+    private static Tensor?[] BatchedGradCore(IReadOnlyList<Tensor> outputs, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> seeds, long batch, bool retainGraph, bool createGraph)
     {
-        var saved = new IntPtr[inputs.Length];
-        var results = new IntPtr[inputs.Length];
-        // PyTorch's grad prints neither libtorch's backward(create_graph) cycle warning nor the one for reading a
-        // non-leaf input's .grad, which is how this takes its results.
-        using EngineWarningFilter.Scope quiet = EngineWarningFilter.Install();
-        for (int i = 0; i < inputs.Length; i++)
-        {
-            saved[i] = NativeMethods.THSTensor_grad(inputs[i]);
-        }
-        bool succeeded = false;
+        int passes = checked((int)batch);
+        var entrySeeds = new Tensor[passes * seeds.Count];
+        Tensor?[] grads = [];
         try
         {
-            bool cleared = false;
-            for (int i = 0; i < inputs.Length; i++)
+            for (int b = 0; b < passes; b++)
             {
-                // Most inputs (every one of Functional's own leaves) have no .grad: nothing to set aside.
-                if (saved[i] != IntPtr.Zero)
+                for (int i = 0; i < seeds.Count; i++)
                 {
-                    NativeMethods.THSTensor_set_grad(inputs[i], IntPtr.Zero);
-                    cleared = true;
+                    entrySeeds[b * seeds.Count + i] = seeds[i][b];
                 }
             }
-            if (cleared)
+            grads = GradPasses(outputs, inputs, entrySeeds, passes, retainGraph, createGraph);
+            var stacked = new Tensor?[inputs.Count];
+            var column = new Tensor[passes];
+            for (int k = 0; k < stacked.Length; k++)
             {
-                Ensure.NoPendingError();
+                if (grads[k] is null)
+                {
+                    continue; // the graph is the same for every entry: unused in one, unused in all
+                }
+                for (int b = 0; b < passes; b++)
+                {
+                    column[b] = grads[b * inputs.Count + k]!;
+                }
+                stacked[k] = torch.stack(column, 0);
             }
-            HookErrors.DiscardPendingOfThisThread();
-            fixed (IntPtr* o = outputs)
-            fixed (IntPtr* g = grads)
-            fixed (IntPtr* x = inputs)
-            {
-                // libtorch's backward(inputs) calls retain_grad() on a non-leaf input: it is how the gradient
-                // reaches that tensor's .grad. It cannot be undone through any exported API.
-                NativeMethods.THSAutograd_backward(o, outputs.Length, g, grads.Length, retainGraph, createGraph, x, inputs.Length);
-            }
-            // A C# hook's exception reaches the caller as itself; libtorch's errors as typed AutogradExceptions.
-            HookErrors.ThrowAfterNativePass();
-            for (int i = 0; i < inputs.Length; i++)
-            {
-                results[i] = NativeMethods.THSTensor_grad(inputs[i]);
-            }
-            Ensure.NoPendingError();
-            succeeded = true;
-            return results;
+            return stacked;
         }
         finally
         {
-            for (int i = 0; i < inputs.Length; i++)
+            foreach (Tensor? t in entrySeeds)
             {
-                NativeMethods.THSTensor_set_grad(inputs[i], saved[i]);
-                if (saved[i] != IntPtr.Zero)
-                {
-                    NativeMethods.THSTensor_dispose(saved[i]);
-                }
-                if (!succeeded && results[i] != IntPtr.Zero)
-                {
-                    NativeMethods.THSTensor_dispose(results[i]);
-                }
+                t?.Dispose();
             }
-            // Restoring cannot fail for a defined tensor; clear rather than leak an error into a later call.
-            NativeMethods.TakeNativeError();
+            foreach (Tensor? g in grads)
+            {
+                g?.Dispose();
+            }
         }
+    }
+
+    /// <summary>
+    /// <c>_make_grads</c>' check with <c>is_grads_batched</c>: <c>gradient[0]</c> must be shaped like the output.
+    /// PyTorch prints <c>gradient[0].shape[1:]</c> as the gradient's shape (its <c>_calculate_shape</c> drops the
+    /// batch dimension a second time); so does this, to give its exact text.
+    /// </summary>
+    private static void CheckBatchedGradientShape(Tensor output, Tensor gradient, int index)
+    {
+        long[] shape = TensorShape.Of(gradient);
+        if (shape.Length == 0)
+        {
+            throw new ArgumentException("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number", "gradOutputs");
+        }
+        if (shape[0] == 0)
+        {
+            throw new ArgumentException("index 0 is out of bounds for dimension 0 with size 0", "gradOutputs");
+        }
+        long[] outputShape = TensorShape.Of(output);
+        if (!shape.AsSpan(1).SequenceEqual(outputShape))
+        {
+            throw new GradientShapeException(
+                "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as the batch dimension. " +
+                "The sizes of the remaining dimensions are expected to match the shape of corresponding output, but a mismatch " +
+                $"was detected: grad_output[{index}] has a shape of {PythonText.Size(shape.AsSpan(Math.Min(2, shape.Length)))} and output[{index}] has a shape of {PythonText.Size(outputShape)}. " +
+                "If you only want some tensors in `grad_output` to be considered batched, consider using vmap.");
+        }
+    }
+
+    /// <summary>The common batch size of batched gradients, with the errors of PyTorch's vmap.</summary>
+    private static long BatchSize(IReadOnlyList<Tensor> seeds)
+    {
+        var sizes = new List<long>(seeds.Count);
+        foreach (Tensor? seed in seeds)
+        {
+            if (seed is null)
+            {
+                continue; // an output that does not require grad, reported after this as in PyTorch's engine
+            }
+            long[] shape = TensorShape.Of(seed);
+            if (shape.Length == 0)
+            {
+                // An implicit gradient of a one-element output: a 0-dim tensor has no batch dimension to map.
+                throw new ArgumentException("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some input, but that input is a Tensor of dimensionality 0 so expected in_dim to satisfy 0 <= in_dim < 0.", "gradOutputs");
+            }
+            sizes.Add(shape[0]);
+        }
+        if (sizes.Count == 0)
+        {
+            return 0;
+        }
+        if (sizes.Any(s => s != sizes[0]))
+        {
+            throw new ArgumentException($"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes [{string.Join(", ", sizes)}] for the mapped dimension", "gradOutputs");
+        }
+        return sizes[0];
     }
 
     private static void CheckElements(IReadOnlyList<Tensor> tensors, string name)

@@ -80,6 +80,12 @@ internal static class HookErrors
             pass.ThrowRecorded(IsHookFailure(e.Message));
             throw Ensure.Translate(e);
         }
+        catch (AutogradException e)
+        {
+            // A catching TorchScript call (TorchScriptUnit) has already typed libtorch's error.
+            pass.ThrowRecorded(IsHookFailure(e.NativeMessage ?? e.Message));
+            throw;
+        }
         // A hook that threw but whose failure libtorch did not see (it could not be given a failing gradient).
         pass.ThrowRecorded(passFailedInAHook: false);
         return result;

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace AutogradKit;
 
-/// <summary>TorchSharp bridge exports used by <see cref="Autograd.Grad"/> and <see cref="Autograd.Functional"/>.</summary>
+/// <summary>TorchSharp bridge exports used by <see cref="Autograd.Grad"/>, <see cref="Autograd.Functional"/> and <c>Backward</c>.</summary>
 internal static partial class NativeMethods
 {
     /// <summary>

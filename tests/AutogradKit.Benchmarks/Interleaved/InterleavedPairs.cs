@@ -58,6 +58,9 @@ public static class InterleavedPairs
         // TorchSharp's ToString is not PyTorch's text: only a scale. The target is against PyTorch's repr.
         pairs.Add(new("Repr30", "Repr 30×30 float32", typeof(ReprBenchmarks),
             nameof(ReprBenchmarks.Small_AutogradKit), nameof(ReprBenchmarks.Small_RawToString), false, "repr_30x30", null, 0.10));
+        // One Grad call: no target of its own (issue 10 asks for its cost before and after libtorch's grad).
+        pairs.Add(new("Grad", "Grad of sum∘f, 64 (one call)", typeof(GradBenchmarks),
+            nameof(GradBenchmarks.Grad_AutogradKit), nameof(GradBenchmarks.GradByBackward_Raw), true, "grad_64", null, null));
         Type functional = typeof(FunctionalBenchmarks);
         pairs.Add(new("Jacobian", "Jacobian 64→64 (loop)", functional,
             nameof(FunctionalBenchmarks.Jacobian_AutogradKit), nameof(FunctionalBenchmarks.JacobianBackwardLoop_Raw), true, "jacobian_64", 1.03, 0.90));

@@ -1,4 +1,5 @@
-"""(e) torch.autograd.functional.jacobian / hessian of a 64->64 two-layer tanh network.
+"""(e) torch.autograd.functional.jacobian / hessian of a 64->64 two-layer tanh network, and (f) one
+torch.autograd.grad of its sum.
 
 f(x) = tanh(W2 @ tanh(W1 @ x + b1) + b2), written as x @ W1.T so that it also accepts a batch of rows;
 the Hessian is of the scalar sum(f(x)), since hessian needs a scalar function.
@@ -29,6 +30,12 @@ def cases():
     assert torch.allclose(jacobian(f, x), jacobian(f, x, vectorize=True), atol=1e-6)
     assert hessian(g_sum, x).shape == (n, n)
 
+    xg = x.clone().requires_grad_(True)
+
+    def grad_of_sum():
+        return torch.autograd.grad(f(xg).sum(), xg)[0]
+
+    yield "grad_64", grad_of_sum
     yield "jacobian_64", lambda: jacobian(f, x)
     yield "jacobian_64_vectorize", lambda: jacobian(f, x, vectorize=True)
     yield "hessian_64", lambda: hessian(g_sum, x)

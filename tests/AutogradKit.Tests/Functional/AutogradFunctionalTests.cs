@@ -69,6 +69,15 @@ public class AutogradFunctionalTests
         {
             AssertClose(output!, FunctionalData.ToTensor(o, device), "output");
         }
+        if (createGraph && c.TryGetProperty("grad_fn", out JsonElement names))
+        {
+            // The node each result hangs from is PyTorch's (e.g. vjp's MulBackward0 output, not a copy node).
+            Assert.That(results.Select(r => r.GradFn?.Name).ToArray(), Is.EqualTo(names.EnumerateArray().Select(e => e.GetString()).ToArray()), "results' grad_fn");
+            if (c.TryGetProperty("output_grad_fn", out JsonElement outputName))
+            {
+                Assert.That(output!.GradFn?.Name, Is.EqualTo(outputName.GetString()), "output's grad_fn");
+            }
+        }
         if (createGraph && c.TryGetProperty("second", out JsonElement second))
         {
             Tensor total = results.Select(r => r.sum()).Aggregate((a, b) => a + b);
@@ -90,6 +99,26 @@ public class AutogradFunctionalTests
         {
             Assert.That(x.grad, Is.Null, "no .grad left on the inputs");
             Assert.That(x.requires_grad, Is.EqualTo(createGraph), "requires_grad unchanged");
+        }
+    }
+
+    [Test]
+    public void JacobianVectorized_ManyInputs_MatchesTheLoop()
+    {
+        // More batch leaves than the private-leaf backward's stack array: 20 inputs of 2 elements.
+        using var scope = torch.NewDisposeScope();
+        Tensor[] xs = Enumerable.Range(0, 20).Select(i => torch.tensor(new[] { i + 0.5, -i - 1.0 })).ToArray();
+        Tensor F(Tensor[] a) => a.Select((t, i) => (i + 1) * t * t).Aggregate((p, q) => p + q);
+
+        Tensor[] vectorized = Autograd.Functional.Jacobian(F, xs, vectorize: true);
+        Tensor[] loop = Autograd.Functional.Jacobian(F, xs);
+
+        for (int i = 0; i < xs.Length; i++)
+        {
+            Assert.That(vectorized[i].allclose(loop[i], rtol: 0, atol: 0), Is.True, $"input {i}");
+            // d/dx_i of sum_j (j + 1) x_j² = diag(2 (i + 1) x_i).
+            Assert.That(loop[i].allclose(torch.diag(2 * (i + 1) * xs[i]), rtol: 0, atol: 0), Is.True, $"input {i} value");
+            Assert.That(xs[i].grad, Is.Null);
         }
     }
 

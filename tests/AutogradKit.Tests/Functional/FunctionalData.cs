@@ -12,6 +12,13 @@ internal static class FunctionalData
 
     public static JsonElement Cases => Document.Value.RootElement.GetProperty("cases");
 
+    /// <summary>A top-level section of functional.json other than the cases: "grad_graphs", "grad_batched", "grad_materialized".</summary>
+    public static JsonElement Section(string name) => Document.Value.RootElement.GetProperty(name);
+
+    /// <summary>One row (the index) per element of an array section.</summary>
+    public static IEnumerable<object?[]> Rows(string section) =>
+        Enumerable.Range(0, Section(section).GetArrayLength()).Select(i => new object?[] { i });
+
     public static string Message(string key) => Document.Value.RootElement.GetProperty("messages").GetProperty(key).GetString()!;
 
     public static IEnumerable<object?[]> CaseRows() =>
@@ -46,6 +53,7 @@ internal static class FunctionalData
             "norm" => x => (x * x).sum().sqrt(),
             "quartic" => x => x.pow(4).sum() + x[0] * x[1],
             "linear" => x => 3 * x,
+            "sigmoid" => x => torch.sigmoid(x),
             _ => throw new ArgumentException(name),
         };
     }

@@ -26,6 +26,7 @@ def fn(name):
         "norm": lambda x: (x * x).sum().sqrt(),
         "quartic": lambda x: (x ** 4).sum() + (x[0] * x[1]),
         "linear": lambda x: 3 * x,
+        "sigmoid": lambda x: torch.sigmoid(x),
     }[name]
 
 
@@ -90,6 +91,11 @@ def add(kind, name, x, v=None, create_graph=False, multi=False):
     else:
         case["expected"] = [t(r)]
     if create_graph:
+        # The node each result (and the output) hangs from: what Autograd.Functional must hand back under create_graph.
+        results = flat if isinstance(r, tuple) else [r]
+        case["grad_fn"] = [type(a.grad_fn).__name__ if a.grad_fn is not None else None for a in results]
+        if "output" in case:
+            case["output_grad_fn"] = type(out.grad_fn).__name__ if out.grad_fn is not None else None
         # Second derivative through the result: d/dx of sum(result) (sum of all results' sums).
         total = sum(a.sum() for a in (flat if isinstance(r, tuple) else [r]))
         if total.requires_grad:
@@ -128,6 +134,58 @@ add("jvp", "xy2", (xa, ya), v=(torch.ones(3), torch.tensor([1.0, 2.0, 3.0])), mu
 add("hvp", "xy2", (xa, ya), v=(torch.ones(3), torch.tensor([1.0, 2.0, 3.0])), multi=True)
 add("vhp", "xy2", (xa, ya), v=(torch.ones(3), torch.tensor([1.0, 2.0, 3.0])), multi=True)
 
+
+
+def graph_names(t, limit=40):
+    """The graph under t.grad_fn, breadth first, each node once (by identity), as type names."""
+    # The nodes are kept alive in `kept`: PyTorch hands out one Python object per live node, and a freed wrapper's
+    # id could be reused by the next one.
+    seen, kept, order, queue = set(), [], [], [t.grad_fn]
+    while queue and len(order) < limit:
+        node = queue.pop(0)
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        kept.append(node)
+        order.append(type(node).__name__)
+        queue.extend(fn for fn, _ in node.next_functions)
+    return order
+
+
+# torch.autograd.grad(f(x).sum(), x, create_graph=True): the graph of the gradient, as PyTorch builds it.
+grad_graphs = []
+for name, x in [("sin_exp", inputs["v3"]), ("cube_sum", inputs["v3"]), ("square", inputs["m2"]),
+                ("linear_tanh", inputs["v3"]), ("norm", inputs["v3"]), ("matrix_power", inputs["m2"]),
+                ("sigmoid", inputs["v3"])]:
+    xx = x.clone().requires_grad_(True)
+    g, = torch.autograd.grad(fn(name)(xx).sum(), xx, create_graph=True)
+    grad_graphs.append({"function": name, "input": t(x), "expected": t(g), "names": graph_names(g)})
+
+# is_grads_batched: one vector-Jacobian product per row of each grad_output.
+grad_batched = []
+for name, x, go in [("square", inputs["v3"], torch.eye(3)),
+                    ("linear_tanh", inputs["v3"], torch.tensor([[1.0, -2.0, 0.5, 3.0], [0.0, 1.0, 0.0, -1.0]])),
+                    ("matrix_power", inputs["m2"], torch.arange(12.0).reshape(3, 2, 2) / 4)]:
+    xx = x.clone().requires_grad_(True)
+    g, = torch.autograd.grad([fn(name)(xx)], [xx], [go], is_grads_batched=True)
+    grad_batched.append({"function": name, "input": t(x), "grad_outputs": [t(go)], "expected": t(g)})
+# Two outputs, each with its own batch of seeds, and an unused input (allow_unused).
+xx = inputs["v3"].clone().requires_grad_(True)
+unused = torch.tensor([1.0, 2.0], requires_grad=True)
+gos = (torch.tensor([[1.0, 0.0, 2.0], [0.5, 0.5, 0.5]]), torch.tensor([3.0, -1.0]))
+g = torch.autograd.grad([fn("sin_exp")(xx), fn("cube_sum")(xx)], [xx, unused], gos, is_grads_batched=True, allow_unused=True)
+grad_batched.append({"function": "sin_exp+cube_sum", "input": t(inputs["v3"]), "grad_outputs": [t(a) for a in gos],
+                     "expected": t(g[0]), "unused_is_none": g[1] is None})
+
+# materialize_grads (PyTorch 2.x; this PyTorch 1.13 lacks it): torch/autograd/__init__.py of 2.x runs the engine
+# with allow_unused and then replaces each None by torch.zeros_like(input, requires_grad=True). Done the same here.
+xx = inputs["v3"].clone().requires_grad_(True)
+unused = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+g = torch.autograd.grad([fn("sin_exp")(xx).sum()], [xx, unused], allow_unused=True)
+g = tuple(a if a is not None else torch.zeros_like(i, requires_grad=True) for a, i in zip(g, (xx, unused)))
+grad_materialized = {"function": "sin_exp", "input": t(inputs["v3"]), "unused": t(unused),
+                     "expected": [t(a) for a in g], "requires_grad": [a.requires_grad for a in g]}
+
 # Messages, exactly as PyTorch raises them.
 messages = {}
 
@@ -150,6 +208,12 @@ msg("grad_unused", lambda: torch.autograd.grad([(xg * 2).sum()], [xg, torch.ones
 yg = (xg * xg).sum()
 torch.autograd.grad([yg], [xg])
 msg("grad_freed", lambda: torch.autograd.grad([yg], [xg]))
+yb = xg * xg
+msg("grad_batched_shape", lambda: torch.autograd.grad([yb], [xg], [torch.ones(2, 4)], retain_graph=True, is_grads_batched=True))
+msg("grad_batched_sizes", lambda: torch.autograd.grad([yb, yb], [xg], [torch.ones(2, 3), torch.ones(3, 3)], retain_graph=True, is_grads_batched=True))
+msg("grad_batched_scalar", lambda: torch.autograd.grad([yb.sum()], [xg], retain_graph=True, is_grads_batched=True))
+msg("grad_batched_empty", lambda: torch.autograd.grad([yb], [xg], [torch.ones(0, 3)], retain_graph=True, is_grads_batched=True))
+msg("grad_batched_0dim", lambda: torch.autograd.grad([yb.sum()], [xg], [torch.tensor(1.0)], retain_graph=True, is_grads_batched=True))
 msg("vjp_v_none", lambda: F.vjp(fn("square"), inputs["v3"]))
 msg("vjp_v_size", lambda: F.vjp(fn("square"), inputs["v3"], torch.ones(4)))
 msg("jvp_v_none", lambda: F.jvp(fn("square"), inputs["v3"]))
@@ -164,4 +228,5 @@ msg("strict_jacobian_unused_input", lambda: F.jacobian(lambda x, y: x * 2, (xa, 
 msg("strict_hessian_linear", lambda: F.hessian(lambda x: (3 * x).sum(), inputs["v3"], strict=True))
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "functional.json"), "w") as fh:
-    json.dump({"torch": torch.__version__, "cases": cases, "messages": messages}, fh, indent=1)
+    json.dump({"torch": torch.__version__, "cases": cases, "grad_graphs": grad_graphs, "grad_batched": grad_batched,
+               "grad_materialized": grad_materialized, "messages": messages}, fh, indent=1)

@@ -1,22 +1,23 @@
 using AutogradKit.Tests.Robustness;
 using NUnit.Framework;
 
-namespace AutogradKit.Tests.Interop;
+namespace AutogradKit.Tests.Functional;
 
 /// <summary>
-/// PyTorch's <c>autograd.grad(create_graph=True)</c> prints nothing, but libtorch's <c>backward(inputs)</c> (what
-/// <c>Autograd.Grad</c> runs) warns once per process on stderr about a <c>.grad</c> reference cycle, and reading a
-/// non-leaf input's <c>.grad</c> warns each time. libtorch writes
-/// warnings to file descriptor 2, so each case runs in a fresh child process (the misuse runner) and reads it.
+/// PyTorch's <c>autograd.grad(create_graph=True)</c> prints nothing, while libtorch's <c>backward(create_graph,
+/// inputs)</c> warns once per process on stderr about a <c>.grad</c> reference cycle, and reading a non-leaf's
+/// <c>.grad</c> warns each time. <c>Autograd.Grad</c> runs libtorch's <c>grad</c>, which does neither, and filters
+/// nothing: a warning raised during its pass is printed. libtorch writes warnings to file descriptor 2, so each case
+/// runs in a fresh child process (the misuse runner) and reads it.
 /// </summary>
-public class EngineWarningFilterTests
+public class AutogradGradWarningTests
 {
     private const string CycleWarning = "Using backward() with create_graph=True will create a reference cycle";
     private const string NonLeafGradWarning = "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed";
     private const string ResizeWarning = "An output with one or more elements was resized";
 
     [Test]
-    public void RawBackwardWithCreateGraphAndNonLeafGradRead_PrintBothWarnings()
+    public void Grad_RawBackwardWithCreateGraphAndNonLeafGradRead_PrintBothWarnings()
     {
         // The control: without AutogradKit the warning is there, so the next test can fail.
         MisuseTests.ChildResult child = MisuseTests.RunChild("--warnings-probe raw");
@@ -26,7 +27,7 @@ public class EngineWarningFilterTests
     }
 
     [Test]
-    public void GradWithCreateGraphAndANonLeafInput_DropsBothWarnings_AndPassesOthersOn()
+    public void Grad_WithCreateGraphAndANonLeafInput_PrintsNeitherWarning_AndOthersStillReachStderr()
     {
         MisuseTests.ChildResult child = MisuseTests.RunChild("--warnings-probe kit");
         string stderr = string.Join("\n", child.Errors);
