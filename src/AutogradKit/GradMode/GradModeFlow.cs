@@ -46,7 +46,12 @@ internal static class GradModeFlow
             AnomalyScopes.Open(scope);
         }
         applied.Push(scope);
+        ExecutionContext? before = ExecutionContext.Capture();
         s_innermost.Value = scope;
+        if (before is not null)
+        {
+            scope.RememberContexts(before, ExecutionContext.Capture()!);
+        }
     }
 
     /// <summary>Unapplies <paramref name="scope"/>, the current flow's innermost scope, on this thread and pops it.</summary>
@@ -54,12 +59,24 @@ internal static class GradModeFlow
     {
         AppliedScopes applied = AppliedScopes.Current;
         applied.MatchFlow(scope);
-        applied.Pop();
+        if (scope.TakeContexts(out ExecutionContext? before, out ExecutionContext? after) &&
+            ReferenceEquals(ExecutionContext.Capture(), after))
+        {
+            // Nothing else changed in the flow since the scope opened (any AsyncLocal write makes a new
+            // context), so the context from before it is this one with the scope popped: going back to it
+            // costs no allocation, where a write would allocate a new context and value map. The runtime reports
+            // it as a context switch, so OnFlowChanged unapplies the scope on this thread.
+            ExecutionContext.Restore(before!);
+        }
+        else
+        {
+            applied.Pop();
+            s_innermost.Value = scope.Outer;
+        }
         if (scope.Kind == AutogradScopeKind.DetectAnomaly)
         {
             AnomalyScopes.Close(scope);
         }
-        s_innermost.Value = scope.Outer;
     }
 
     private static void OnFlowChanged(AsyncLocalValueChangedArgs<GradModeScope?> change)

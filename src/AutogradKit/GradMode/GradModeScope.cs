@@ -35,6 +35,8 @@ internal sealed class GradModeScope : IDisposable
     private readonly int _depth;
     private readonly GradModeScope? _outer;
     private volatile bool _disposed;
+    private ExecutionContext? _contextBefore;
+    private ExecutionContext? _contextAfter;
 
     private GradModeScope(AutogradScopeKind kind, bool argument, GradModeScope? outer)
     {
@@ -55,6 +57,27 @@ internal sealed class GradModeScope : IDisposable
 
     /// <summary>How many scopes are open in the flow with this one innermost (1 for an outermost scope).</summary>
     internal int Depth => _depth;
+
+    /// <summary>
+    /// Remembers the execution contexts just before and just after the scope was opened, so that disposing it
+    /// in the same, otherwise unchanged, context can go back to the first (see <see cref="GradModeFlow.Leave"/>).
+    /// </summary>
+    internal void RememberContexts(ExecutionContext before, ExecutionContext after)
+    {
+        _contextBefore = before;
+        _contextAfter = after;
+    }
+
+    /// <summary>The contexts <see cref="RememberContexts"/> saved, forgotten now (they hold other flow values alive).</summary>
+    /// <returns>Whether there were any.</returns>
+    internal bool TakeContexts(out ExecutionContext? before, out ExecutionContext? after)
+    {
+        before = _contextBefore;
+        after = _contextAfter;
+        _contextBefore = null;
+        _contextAfter = null;
+        return before is not null;
+    }
 
     /// <summary>Opens a scope of <paramref name="kind"/> in the current async flow and applies it on this thread.</summary>
     /// <param name="kind">What the scope switches.</param>
