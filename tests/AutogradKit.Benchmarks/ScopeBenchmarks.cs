@@ -59,12 +59,12 @@ public class ScopeBenchmarks
     [BenchmarkCategory("NoGrad")]
     public object? ScopeBookkeeping_Model()
     {
-        var scope = new BookkeepingModel(Flow.Value);
-        ExecutionContext? before = ExecutionContext.Capture();
+        var scope = new BookkeepingModel(Flow.Value) { Before = ExecutionContext.Capture() };
         Flow.Value = scope;
-        if (before is not null)
+        scope.After = ExecutionContext.Capture();
+        if (scope.Before is not null && ReferenceEquals(ExecutionContext.Capture(), scope.After))
         {
-            ExecutionContext.Restore(before);
+            ExecutionContext.Restore(scope.Before);
         }
         return scope;
     }
@@ -75,8 +75,8 @@ public class ScopeBenchmarks
     {
         public readonly BookkeepingModel? Outer = outer;
         public readonly int Depth = outer is null ? 1 : outer.Depth + 1;
-        public readonly long Payload; // the kind, argument and flags a scope keeps
-        public ExecutionContext? Before, After;
+        public ExecutionContext? Before;
+        public ExecutionContext? After;
     }
 
     /// <summary><c>using (Autograd.NoGrad()) { }</c>.</summary>
