@@ -51,33 +51,32 @@ public class ScopeBenchmarks
     public bool IsGradEnabled_AutogradKit() => Autograd.IsGradEnabled;
 
     /// <summary>
-    /// Breakdown, no native call: a model of the bookkeeping a scope needs to detect a Dispose on the wrong
-    /// thread or out of nesting order (API.md requires both): a 48-byte scope object instead of TorchSharp's
-    /// 24-byte one, the current thread's id at open and at Dispose, and a thread-static "innermost scope" link
-    /// read and written at open and at Dispose.
+    /// Breakdown, no native call: a model of the bookkeeping a scope needs to follow the async flow (API.md):
+    /// the scope object, a write of an <see cref="AsyncLocal{T}"/> with a change handler (a new execution
+    /// context) at open, and going back to the context from before at Dispose.
     /// </summary>
     [Benchmark]
     [BenchmarkCategory("NoGrad")]
     public object? ScopeBookkeeping_Model()
     {
-        var scope = new BookkeepingModel(Environment.CurrentManagedThreadId, innermost);
-        innermost = scope;
-        if (scope.ThreadId == Environment.CurrentManagedThreadId && ReferenceEquals(innermost, scope))
+        var scope = new BookkeepingModel(Flow.Value) { Before = ExecutionContext.Capture() };
+        Flow.Value = scope;
+        scope.After = ExecutionContext.Capture();
+        if (scope.Before is not null && ReferenceEquals(ExecutionContext.Capture(), scope.After))
         {
-            innermost = scope.Outer;
+            ExecutionContext.Restore(scope.Before);
         }
         return scope;
     }
 
-    [ThreadStatic]
-    private static BookkeepingModel? innermost;
+    private static readonly AsyncLocal<BookkeepingModel?> Flow = new(change => { });
 
-    private sealed class BookkeepingModel(int threadId, BookkeepingModel? outer)
+    private sealed class BookkeepingModel(BookkeepingModel? outer)
     {
         public readonly BookkeepingModel? Outer = outer;
-        public readonly int ThreadId = threadId;
-        public readonly long Saved = threadId; // the state a scope saves and restores, as payload
-        public readonly IntPtr Guard = outer is null ? IntPtr.Zero : 1;
+        public readonly int Depth = outer is null ? 1 : outer.Depth + 1;
+        public ExecutionContext? Before;
+        public ExecutionContext? After;
     }
 
     /// <summary><c>using (Autograd.NoGrad()) { }</c>.</summary>

@@ -141,7 +141,7 @@ internal static class MisuseCases
             s.Dispose();
             s.Dispose();
         });
-        Add("scope disposed on another thread", r =>
+        Add("scope disposed on a thread outside its flow", r =>
         {
             IDisposable s = OpenRandomScope(r, gradOnly: true);
             bool modeHere = Autograd.IsGradEnabled;
@@ -149,6 +149,7 @@ internal static class MisuseCases
             bool otherBefore = false, otherAfter = false;
             try
             {
+                // UnsafeStart: the thread does not inherit this flow, so the scope is not open there.
                 var thread = new Thread(() =>
                 {
                     otherBefore = Autograd.IsGradEnabled;
@@ -162,7 +163,7 @@ internal static class MisuseCases
                     }
                     otherAfter = Autograd.IsGradEnabled;
                 });
-                thread.Start();
+                thread.UnsafeStart();
                 thread.Join();
                 Require(Autograd.IsGradEnabled == modeHere, "the opening thread's mode changed");
                 Require(otherBefore == otherAfter, "the disposing thread's mode changed");
@@ -171,7 +172,30 @@ internal static class MisuseCases
             {
                 s.Dispose();
             }
-            Require(thrown is InvalidOperationException, $"disposing on another thread threw {thrown?.GetType().Name ?? "nothing"}, API.md says InvalidOperationException");
+            Require(thrown is InvalidOperationException, $"disposing outside its flow threw {thrown?.GetType().Name ?? "nothing"}, API.md says InvalidOperationException");
+        });
+        Add("scope disposed on a thread started inside it", r =>
+        {
+            IDisposable s = OpenRandomScope(r);
+            bool modeHere = Autograd.IsGradEnabled;
+            bool otherAfter = false;
+            try
+            {
+                // Start: the thread inherits the flow; disposing there ends the scope for that thread's flow only.
+                var thread = new Thread(() =>
+                {
+                    s.Dispose();
+                    otherAfter = Autograd.IsGradEnabled && !Autograd.IsInferenceModeEnabled;
+                });
+                thread.Start();
+                thread.Join();
+                Require(Autograd.IsGradEnabled == modeHere, "the opening flow's mode changed");
+                Require(otherAfter, "the disposing thread did not get its own mode back");
+            }
+            finally
+            {
+                s.Dispose();
+            }
         });
         Add("scopes disposed out of nesting order", r =>
         {

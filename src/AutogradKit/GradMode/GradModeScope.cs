@@ -13,127 +13,122 @@ internal enum AutogradScopeKind : byte
 }
 
 /// <summary>
-/// An <see cref="IDisposable"/> scope that changes libtorch's per-thread autograd state and restores the
-/// previous state on <see cref="Dispose"/>, PyTorch's <c>with torch.no_grad():</c> in C#.
+/// One open autograd scope, PyTorch's <c>with torch.no_grad():</c> in C#: a node of an async flow's stack of
+/// open scopes (<see cref="GradModeFlow"/>), immutable apart from its disposed flag.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each thread keeps a stack of its open scopes (a linked list through <see cref="_outer"/>, so opening a scope
-/// allocates nothing but the scope). A scope may only be disposed on the thread that opened it and only when it
-/// is that thread's innermost open scope; otherwise <see cref="Dispose"/> throws
-/// <see cref="InvalidOperationException"/> and changes nothing, so the scope can still be disposed correctly
-/// later. A second <see cref="Dispose"/> does nothing.
+/// A scope does not hold libtorch state itself: libtorch's state is per thread and a scope may be in force on
+/// several threads at once (every thread a <c>Parallel.For</c> inside it runs on). Each thread applies the
+/// scopes of the flow it is running in its own <see cref="AppliedScopes"/>. Opening a scope pushes it on the
+/// flow's stack; disposing pops it, and only the flow's innermost scope may be disposed.
 /// </para>
-/// <para>Thread-safety: a scope belongs to the thread that opened it; only that thread may dispose it.</para>
+/// <para>
+/// Thread-safety: immutable but for <see cref="_disposed"/>, which only ever goes from false to true; any
+/// thread running a flow that has the scope may dispose it (see <see cref="Dispose"/>).
+/// </para>
 /// </remarks>
 internal sealed class GradModeScope : IDisposable
 {
-    [ThreadStatic]
-    private static GradModeScope? t_innermost;
-
-    private readonly GradModeScope? _outer;
-    private readonly int _threadId;
     private readonly AutogradScopeKind _kind;
     private readonly bool _argument;
-    private readonly bool _previousGrad;
-    private readonly bool _previousAnomaly;
-    private readonly bool _previousCheckNan;
-    private IntPtr _inferenceGuard;
-    private bool _disposed;
+    private readonly int _depth;
+    private readonly GradModeScope? _outer;
+    private volatile bool _disposed;
+    private ExecutionContext? _contextBefore;
+    private ExecutionContext? _contextAfter;
 
-    private GradModeScope(AutogradScopeKind kind, bool argument)
+    private GradModeScope(AutogradScopeKind kind, bool argument, GradModeScope? outer)
     {
         _kind = kind;
         _argument = argument;
-        _threadId = Environment.CurrentManagedThreadId;
-        switch (kind)
-        {
-            case AutogradScopeKind.NoGrad:
-            case AutogradScopeKind.EnableGrad:
-            case AutogradScopeKind.SetGradEnabled:
-                _previousGrad = NativeMethods.THSAutograd_isGradEnabled();
-                NativeMethods.THSAutograd_setGrad(argument);
-                break;
-            case AutogradScopeKind.InferenceMode:
-                // libtorch's guard saves and restores the whole autograd TLS (grad mode, inference mode,
-                // dispatch keys); it must be deleted on this thread, in nesting order.
-                _inferenceGuard = NativeMethods.THSAutograd_getInferenceModeGuard(argument);
-                break;
-            case AutogradScopeKind.DetectAnomaly:
-                _previousAnomaly = NativeMethods.THSAutograd_isAnomalyEnabled();
-                _previousCheckNan = NativeMethods.THSAutograd_shouldCheckNaN();
-                NativeMethods.THSAutograd_setAnomaly(true, argument);
-                break;
-        }
-        // Pushed last: a scope whose native call failed is never on the stack.
-        _outer = t_innermost;
-        t_innermost = this;
+        _outer = outer;
+        _depth = outer is null ? 1 : outer._depth + 1;
     }
 
-    /// <summary>Opens a scope of <paramref name="kind"/> on this thread.</summary>
+    /// <summary>What the scope switches.</summary>
+    internal AutogradScopeKind Kind => _kind;
+
+    /// <summary>Grad mode to set, inference mode's <c>enabled</c>, or anomaly mode's <c>checkNan</c>.</summary>
+    internal bool Argument => _argument;
+
+    /// <summary>The scope this one was opened in, in its flow; null for a flow's outermost scope.</summary>
+    internal GradModeScope? Outer => _outer;
+
+    /// <summary>How many scopes are open in the flow with this one innermost (1 for an outermost scope).</summary>
+    internal int Depth => _depth;
+
+    /// <summary>
+    /// Remembers the execution contexts just before and just after the scope was opened, so that disposing it
+    /// in the same, otherwise unchanged, context can go back to the first (see <see cref="GradModeFlow.Leave"/>).
+    /// </summary>
+    internal void RememberContexts(ExecutionContext before, ExecutionContext after)
+    {
+        _contextBefore = before;
+        _contextAfter = after;
+    }
+
+    /// <summary>The contexts <see cref="RememberContexts"/> saved, forgotten now (they hold other flow values alive).</summary>
+    /// <returns>Whether there were any.</returns>
+    internal bool TakeContexts(out ExecutionContext? before, out ExecutionContext? after)
+    {
+        before = _contextBefore;
+        after = _contextAfter;
+        _contextBefore = null;
+        _contextAfter = null;
+        return before is not null;
+    }
+
+    /// <summary>Opens a scope of <paramref name="kind"/> in the current async flow and applies it on this thread.</summary>
     /// <param name="kind">What the scope switches.</param>
     /// <param name="argument">Grad mode to set, inference mode's <c>enabled</c>, or anomaly mode's <c>checkNan</c>.</param>
     internal static GradModeScope Open(AutogradScopeKind kind, bool argument)
     {
         LibTorchLoader.EnsureLoaded();
-        return new GradModeScope(kind, argument);
+        var scope = new GradModeScope(kind, argument, GradModeFlow.Innermost);
+        GradModeFlow.Enter(scope);
+        return scope;
     }
 
-    /// <summary>The innermost scope open on this thread, for tests and diagnostics.</summary>
-    internal static GradModeScope? Innermost => t_innermost;
-
     /// <summary>
-    /// Restores the state saved when the scope was opened. Does nothing the second time.
+    /// Ends the scope in the current async flow, on whatever thread the flow runs now: this thread gets the
+    /// mode the scope replaced (see <see cref="AppliedScopes.Pop"/>). Does nothing the second time.
     /// </summary>
     /// <exception cref="InvalidOperationException">
-    /// The scope is disposed on another thread than the one that opened it, or while a scope opened inside it
-    /// is still open. Nothing is changed: dispose the inner scopes first, on the opening thread, then this one.
+    /// A scope opened inside this one is still open in this flow, or this flow never had the scope (work started
+    /// with the flow suppressed). Nothing is changed; the scope can still be disposed correctly afterwards.
     /// </exception>
     public void Dispose()
     {
+        GradModeScope? innermost = GradModeFlow.Innermost;
+        if (ReferenceEquals(innermost, this))
+        {
+            GradModeFlow.Leave(this);
+            _disposed = true;
+            return;
+        }
+        // Walk out from the innermost scope: the one whose outer is this scope is the one still open inside it.
+        GradModeScope? inner = innermost;
+        while (inner is not null && !ReferenceEquals(inner._outer, this))
+        {
+            inner = inner._outer;
+        }
+        if (inner is not null)
+        {
+            throw new InvalidOperationException(
+                $"The {Describe()} scope was disposed while the inner {inner.Describe()} scope is still open. " +
+                "Scopes must be disposed in the reverse order they were opened. Nothing was changed; dispose the " +
+                "inner scope first, then this one.");
+        }
         if (_disposed)
         {
             return;
         }
-        int thread = Environment.CurrentManagedThreadId;
-        if (thread != _threadId)
-        {
-            throw new InvalidOperationException(
-                $"The {Describe()} scope was opened on thread {_threadId} but disposed on thread {thread}. " +
-                "Grad mode is per thread in libtorch, so a scope must be disposed on the thread that opened it " +
-                "(do not await inside it). Nothing was changed on either thread; dispose it on thread " +
-                $"{_threadId}.");
-        }
-        if (!ReferenceEquals(t_innermost, this))
-        {
-            GradModeScope? inner = t_innermost;
-            while (inner is not null && !ReferenceEquals(inner._outer, this))
-            {
-                inner = inner._outer;
-            }
-            string innerText = inner is null ? "a scope opened inside it" : $"the inner {inner.Describe()} scope";
-            throw new InvalidOperationException(
-                $"The {Describe()} scope was disposed on thread {thread} while {innerText} is still open. " +
-                "Scopes must be disposed in the reverse order they were opened. Nothing was changed; dispose the " +
-                "inner scope first, then this one.");
-        }
-        switch (_kind)
-        {
-            case AutogradScopeKind.NoGrad:
-            case AutogradScopeKind.EnableGrad:
-            case AutogradScopeKind.SetGradEnabled:
-                NativeMethods.THSAutograd_setGrad(_previousGrad);
-                break;
-            case AutogradScopeKind.InferenceMode:
-                NativeMethods.THSAutograd_deleteInferenceModeGuard(_inferenceGuard);
-                _inferenceGuard = IntPtr.Zero;
-                break;
-            case AutogradScopeKind.DetectAnomaly:
-                NativeMethods.THSAutograd_setAnomaly(_previousAnomaly, _previousCheckNan);
-                break;
-        }
-        t_innermost = _outer;
-        _disposed = true;
+        throw new InvalidOperationException(
+            $"The {Describe()} scope is not open in the async flow disposing it. Grad mode flows with the " +
+            "ExecutionContext: a scope can be disposed by the code that opened it (after any await) or by work " +
+            "started inside it, not by code whose flow was cut off from it (ExecutionContext.SuppressFlow, " +
+            "Thread.UnsafeStart, ThreadPool.UnsafeQueueUserWorkItem). Nothing was changed; dispose it in its own flow.");
     }
 
     /// <summary>The call that opened the scope, e.g. <c>Autograd.SetGradEnabled(false)</c>.</summary>
@@ -147,5 +142,5 @@ internal sealed class GradModeScope : IDisposable
     };
 
     /// <inheritdoc />
-    public override string ToString() => $"{Describe()} scope ({(_disposed ? "disposed" : "open")}, thread {_threadId})";
+    public override string ToString() => $"{Describe()} scope ({(_disposed ? "disposed" : "open")}, depth {_depth})";
 }

@@ -6,8 +6,10 @@ namespace AutogradKit;
 /// <remarks>
 /// The three calls marked <see cref="SuppressGCTransitionAttribute"/> only read or write a thread-local flag in
 /// libtorch (no lock, no allocation, no callback, cannot throw), which is exactly what that attribute allows; it
-/// saves the GC mode switch that otherwise costs as much as the call itself, so that a grad-mode scope or
-/// <see cref="Autograd.IsGradEnabled"/> costs less than TorchSharp's own. Anomaly mode's setter may print a
+/// saves the GC mode switch that otherwise costs as much as the call itself, so that
+/// <see cref="Autograd.IsGradEnabled"/> costs less than TorchSharp's own and a grad-mode scope, which also
+/// carries itself with the async flow, stays cheap; they also run on every execution-context switch of a flow
+/// with a scope open. Everything else reaches these through <see cref="NativeGradMode"/>. Anomaly mode's setter may print a
 /// warning and the inference guard allocates, so those keep the normal transition.
 /// </remarks>
 internal static partial class NativeMethods

@@ -26,8 +26,9 @@ public sealed record PairSpec(
     double? MaxKitPyTorch);
 
 /// <summary>
-/// The pairs the interleaved mode measures, with the issue's targets: every AutogradKit path ≤ 1.03× raw
-/// (ZeroGrad ≤ 1.00×), training step ≤ 1.00× PyTorch, Jacobian loop ≤ 0.90× PyTorch, Jacobian vectorize
+/// The pairs the interleaved mode measures, with the issues' targets: every AutogradKit path ≤ 1.03× raw
+/// (ZeroGrad ≤ 1.00×) except the grad-mode scopes, which follow the async flow and must stay ≤ 0.50× PyTorch
+/// (issue 10 §4), training step ≤ 1.00× PyTorch, Jacobian loop ≤ 0.90× PyTorch, Jacobian vectorize
 /// ≤ 0.50× PyTorch, Repr 30×30 ≤ 0.10× PyTorch. Only the benchmark methods already in this project are
 /// named here (nothing is re-implemented). Thread-safe (immutable).
 /// </summary>
@@ -48,11 +49,11 @@ public static class InterleavedPairs
             nameof(TrainingStepBenchmarks.ZeroGrad_AutogradKit), nameof(TrainingStepBenchmarks.ZeroGrad_Raw), true, null, 1.00, null));
         Type scopes = typeof(ScopeBenchmarks);
         pairs.Add(new("NoGrad", "NoGrad scope enter+exit", scopes,
-            nameof(ScopeBenchmarks.NoGrad_AutogradKit), nameof(ScopeBenchmarks.NoGrad_Raw), true, "no_grad_scope", 1.03, null));
+            nameof(ScopeBenchmarks.NoGrad_AutogradKit), nameof(ScopeBenchmarks.NoGrad_Raw), true, "no_grad_scope", null, 0.50));
         pairs.Add(new("EnableGrad", "EnableGrad scope enter+exit", scopes,
-            nameof(ScopeBenchmarks.EnableGrad_AutogradKit), nameof(ScopeBenchmarks.EnableGrad_Raw), true, "enable_grad_scope", 1.03, null));
+            nameof(ScopeBenchmarks.EnableGrad_AutogradKit), nameof(ScopeBenchmarks.EnableGrad_Raw), true, "enable_grad_scope", null, 0.50));
         pairs.Add(new("InferenceMode", "InferenceMode scope enter+exit", scopes,
-            nameof(ScopeBenchmarks.InferenceMode_AutogradKit), nameof(ScopeBenchmarks.InferenceMode_Raw), true, "inference_mode_scope", 1.03, null));
+            nameof(ScopeBenchmarks.InferenceMode_AutogradKit), nameof(ScopeBenchmarks.InferenceMode_Raw), true, "inference_mode_scope", null, 0.50));
         pairs.Add(new("IsGradEnabled", "IsGradEnabled", typeof(ScopeBenchmarks),
             nameof(ScopeBenchmarks.IsGradEnabled_AutogradKit), nameof(ScopeBenchmarks.IsGradEnabled_Raw), true, null, 1.03, null));
         // TorchSharp's ToString is not PyTorch's text: only a scale. The target is against PyTorch's repr.

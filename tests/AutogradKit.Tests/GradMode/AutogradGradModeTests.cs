@@ -119,11 +119,10 @@ public class AutogradGradModeTests
     {
         IDisposable outer = Autograd.NoGrad();
         IDisposable inner = Autograd.SetGradEnabled(true);
-        int thread = Environment.CurrentManagedThreadId;
 
         var e = Assert.Throws<InvalidOperationException>(outer.Dispose)!;
         Assert.That(e.Message, Is.EqualTo(
-            $"The Autograd.NoGrad() scope was disposed on thread {thread} while the inner Autograd.SetGradEnabled(true) scope is still open. " +
+            "The Autograd.NoGrad() scope was disposed while the inner Autograd.SetGradEnabled(true) scope is still open. " +
             "Scopes must be disposed in the reverse order they were opened. Nothing was changed; dispose the inner scope first, then this one."));
         Assert.That(Autograd.IsGradEnabled, Is.True, "the misplaced Dispose must not change grad mode");
 
@@ -152,99 +151,6 @@ public class AutogradGradModeTests
             a.Dispose();
         }
         Assert.That(Now(), Is.EqualTo(Expected("initial")));
-    }
-
-    [Test]
-    public void Dispose_OnAnotherThread_ThrowsAndLeavesBothThreadsAsTheyWere()
-    {
-        IDisposable scope = Autograd.NoGrad();
-        int opener = Environment.CurrentManagedThreadId;
-        Exception? caught = null;
-        int other = 0;
-        bool otherGradBefore = false, otherGradAfter = false;
-        var thread = new Thread(() =>
-        {
-            other = Environment.CurrentManagedThreadId;
-            otherGradBefore = Autograd.IsGradEnabled;
-            try
-            {
-                scope.Dispose();
-            }
-            catch (Exception e)
-            {
-                caught = e;
-            }
-            otherGradAfter = Autograd.IsGradEnabled;
-        });
-        thread.Start();
-        thread.Join();
-
-        Assert.That(caught, Is.TypeOf<InvalidOperationException>());
-        Assert.That(caught!.Message, Is.EqualTo(
-            $"The Autograd.NoGrad() scope was opened on thread {opener} but disposed on thread {other}. " +
-            "Grad mode is per thread in libtorch, so a scope must be disposed on the thread that opened it (do not await inside it). " +
-            $"Nothing was changed on either thread; dispose it on thread {opener}."));
-        Assert.That(otherGradBefore, Is.True, "a new thread starts with grad mode on");
-        Assert.That(otherGradAfter, Is.True, "the other thread's grad mode must not change");
-        Assert.That(Autograd.IsGradEnabled, Is.False, "the opening thread stays in no-grad");
-
-        scope.Dispose();
-        Assert.That(Autograd.IsGradEnabled, Is.True);
-    }
-
-    [Test]
-    public async Task Dispose_AfterAwaitOnAFreshThread_ThrowsAndCanStillBeDisposedOnItsThread()
-    {
-        // A scope opened on a dedicated thread and disposed by a continuation elsewhere, as an await would do.
-        IDisposable? scope = null;
-        int opener = 0;
-        using var opened = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        bool openerGradInside = true, openerGradAfter = false;
-        var owner = new Thread(() =>
-        {
-            opener = Environment.CurrentManagedThreadId;
-            scope = Autograd.InferenceMode();
-            openerGradInside = Autograd.IsGradEnabled;
-            opened.Set();
-            release.Wait();
-            scope.Dispose();
-            openerGradAfter = Autograd.IsGradEnabled && !Autograd.IsInferenceModeEnabled;
-        });
-        owner.Start();
-        opened.Wait();
-
-        var e = await Task.Factory.StartNew(() =>
-        {
-            try
-            {
-                scope!.Dispose();
-                return null;
-            }
-            catch (InvalidOperationException ex)
-            {
-                return ex;
-            }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-        Assert.That(e, Is.Not.Null);
-        Assert.That(e!.Message, Does.StartWith($"The Autograd.InferenceMode() scope was opened on thread {opener} but disposed on thread "));
-        release.Set();
-        owner.Join();
-        Assert.That(openerGradInside, Is.False);
-        Assert.That(openerGradAfter, Is.True, "the scope was still disposed correctly on its own thread");
-    }
-
-    [Test]
-    public void NoGrad_IsPerThread()
-    {
-        using (Autograd.NoGrad())
-        {
-            bool other = Task.Factory.StartNew(() => Autograd.IsGradEnabled, CancellationToken.None,
-                TaskCreationOptions.LongRunning, TaskScheduler.Default).Result;
-            Assert.That(other, Is.True);
-            Assert.That(Autograd.IsGradEnabled, Is.False);
-        }
     }
 
     [Test]
@@ -303,21 +209,32 @@ public class AutogradGradModeTests
     }
 
     [Test]
-    public void NoGrad_AllocatesOnlyTheScope()
+    public void NoGrad_AllocatesOnlyTheScopeAndItsFlowContext()
     {
-        for (int i = 0; i < 10; i++)
+        // Measured in a flow with no other AsyncLocal values (a thread outside the test runner's flow), whose
+        // value map is the smallest.
+        long perScope = 0;
+        var thread = new Thread(() =>
         {
-            Autograd.NoGrad().Dispose();
-        }
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++)
-        {
-            using (Autograd.NoGrad())
+            for (int i = 0; i < 10; i++)
             {
+                Autograd.NoGrad().Dispose();
             }
-        }
-        long perScope = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
-        Assert.That(perScope, Is.LessThanOrEqualTo(72), "one small scope object per NoGrad(), nothing else");
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++)
+            {
+                using (Autograd.NoGrad())
+                {
+                }
+            }
+            perScope = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+        });
+        thread.UnsafeStart();
+        thread.Join();
+        // The scope (48 B) and the AsyncLocal write that puts it in the flow: a context (40 B), its one-value map
+        // (32 B) and, when the thread was in the default context, the context's notification list (32 B).
+        // Disposing allocates nothing: it goes back to the context from before.
+        Assert.That(perScope, Is.LessThanOrEqualTo(152), "the scope and its flow context per NoGrad(), nothing else");
     }
 
     [Test]
