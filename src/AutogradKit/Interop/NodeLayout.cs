@@ -41,6 +41,9 @@ internal static unsafe class NodeLayout
         }
     }
 
+    /// <summary>Runs the first-use check (once) and says whether it passed; never throws.</summary>
+    internal static bool IsSupported => Verified.Value.Failure is null;
+
     /// <summary>Runs the first-use check (once) and throws its failure, if any.</summary>
     internal static void Ensure()
     {

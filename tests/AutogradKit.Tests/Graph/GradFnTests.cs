@@ -39,8 +39,8 @@ public class GradFnTests
         Assert.That(leaves.Select(e => e.Function!.Name), Is.EqualTo(new[] { "AccumulateGrad", "AccumulateGrad" }));
         using Tensor va = leaves[0].Function!.Variable!;
         using Tensor vb = leaves[1].Function!.Variable!;
-        Assert.That(NodeLayout.TensorImpl(va.Handle), Is.EqualTo(NodeLayout.TensorImpl(a.Handle)));
-        Assert.That(NodeLayout.TensorImpl(vb.Handle), Is.EqualTo(NodeLayout.TensorImpl(b.Handle)));
+        Assert.That(NativeGraph.TensorIdentity(va), Is.EqualTo(NativeGraph.TensorIdentity(a)));
+        Assert.That(NativeGraph.TensorIdentity(vb), Is.EqualTo(NativeGraph.TensorIdentity(b)));
         Assert.That(va.requires_grad && va.is_leaf, Is.True);
         Assert.That(leaves[0].Function!.NextFunctions, Is.Empty);
     }
@@ -53,7 +53,7 @@ public class GradFnTests
         Tensor c = a * a;
         GradFn fn = c.GradFn!;
         Assert.That(fn.ToString(), Does.Match("^<MulBackward0 object at 0x[0-9a-f]+>$"));
-        Assert.That(fn.ToString(), Is.EqualTo($"<MulBackward0 object at 0x{(ulong)fn.Address:x}>"));
+        Assert.That(fn.ToString(), Is.EqualTo($"<MulBackward0 object at 0x{fn.Node.Identity:x}>"));
     }
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]

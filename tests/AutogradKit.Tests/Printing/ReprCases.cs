@@ -82,6 +82,8 @@ public static class ReprCases
         "int8" => ScalarType.Int8,
         "uint8" => ScalarType.Byte,
         "bool" => ScalarType.Bool,
+        "complex64" => ScalarType.ComplexFloat32,
+        "complex128" => ScalarType.ComplexFloat64,
         _ => throw new ArgumentException($"Unknown dtype {name}", nameof(name)),
     };
 
@@ -104,9 +106,25 @@ public static class ReprCases
             using Tensor scaled = steps * arange[1];
             using Tensor shifted = scaled + arange[0];
             using Tensor shaped = shifted.reshape(c.Shape);
+            if (torch.is_complex(torch.empty(0, dtype: dtype)))
+            {
+                // The generator's complex arange: the imaginary part is minus half the real part.
+                using Tensor half = shaped / -2;
+                using Tensor complex = torch.complex(shaped, half);
+                return complex.to_type(dtype);
+            }
             return shaped.to_type(dtype);
         }
         JsonElement values = c.Values!.Value;
+        if (torch.is_complex(torch.empty(0, dtype: dtype)))
+        {
+            double Part(JsonElement pair, int i) => ParsePythonFloat(pair[i].GetString()!);
+            using Tensor re = torch.tensor(values.EnumerateArray().Select(v => Part(v, 0)).ToArray(), dtype: ScalarType.Float64);
+            using Tensor im = torch.tensor(values.EnumerateArray().Select(v => Part(v, 1)).ToArray(), dtype: ScalarType.Float64);
+            using Tensor complex = torch.complex(re, im);
+            using Tensor shaped = complex.reshape(c.Shape);
+            return shaped.to_type(dtype);
+        }
         if (dtype == ScalarType.Bool)
         {
             return torch.tensor(values.EnumerateArray().Select(v => v.GetBoolean()).ToArray()).reshape(c.Shape);
@@ -160,6 +178,8 @@ public static class ReprCases
             "step2" => t[TensorIndex.Slice(null, null, 2)],
             "narrow1" => t[TensorIndex.Slice(1, null)],
             "expand3" => t.unsqueeze(0).expand([3, .. t.shape]),
+            "conj" => t.conj(),
+            "conj_imag" => t.conj().imag,
             _ => throw new ArgumentException($"Unknown view {c.View}", nameof(c)),
         };
         if (c.RequiresGrad || c.GradFn is not null)

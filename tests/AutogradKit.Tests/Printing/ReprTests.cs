@@ -108,12 +108,10 @@ public class ReprTests
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("EdgeItems 0"));
     }
 
-    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
-    public void Repr_ComplexTensor_ThrowsNotSupported(string device)
+    [Test]
+    public void DtypeName_QuantizedDtype_ThrowsNotSupported()
     {
-        using Tensor t = torch.ones(2, dtype: ScalarType.ComplexFloat32, device: DeviceCases.Device(device));
-
-        Assert.That(() => t.Repr(), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("ComplexFloat32"));
+        Assert.That(() => TensorRepr.DtypeName(ScalarType.QInt8), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("QInt8"));
     }
 
     [Test]
