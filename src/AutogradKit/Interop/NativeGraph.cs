@@ -50,11 +50,12 @@ internal static class NativeGraph
     /// </summary>
     /// <remarks>
     /// Only a view that requires grad can throw there (<c>VariableHooks::grad_fn</c> returns early otherwise). For
-    /// such a view the question is put to libtorch through TorchSharp's <c>THSTensor_alias</c>, which catches C++
+    /// such a view the question is put to libtorch through TorchSharp's <c>THSTensor_unsqueeze</c>, which catches C++
     /// exceptions: with grad mode on and inference mode off (a local <c>c10::InferenceMode(false)</c> guard, which
-    /// does both), <c>alias</c>'s autograd kernel collects the tensor's gradient edge, i.e. calls
+    /// does both), the autograd kernel of that O(1) view op collects the tensor's gradient edge, i.e. calls
     /// <c>grad_fn()</c>, exactly as PyTorch's <c>t.grad_fn</c> does, including the view's lazy grad_fn refresh. The
-    /// alias is disposed at once. Where the node layout is verified, <c>TensorBase::is_view()</c> (which cannot throw
+    /// new view is disposed at once. (TorchSharp's <c>THSTensor_alias</c> would not do: it copies the handle without
+    /// running any operator.) Where the node layout is verified, <c>TensorBase::is_view()</c> (which cannot throw
     /// for a defined tensor) limits the check to views; elsewhere every tensor that requires grad is checked.
     /// </remarks>
     internal static void CheckGradFnReadable(Tensor tensor)
@@ -69,21 +70,21 @@ internal static class NativeGraph
             return;
         }
         IntPtr guard = NativeMethods.THSAutograd_getInferenceModeGuard(false);
-        IntPtr alias;
+        IntPtr probe;
         try
         {
-            alias = NativeMethods.THSTensor_alias(tensor.Handle);
+            probe = NativeMethods.THSTensor_unsqueeze_ForGradFnProbe(tensor.Handle, 0);
             GC.KeepAlive(tensor);
         }
         finally
         {
             NativeMethods.THSAutograd_deleteInferenceModeGuard(guard);
         }
-        if (alias == IntPtr.Zero)
+        if (probe == IntPtr.Zero)
         {
-            throw Ensure.PendingError("THSTensor_alias returned no tensor.");
+            throw Ensure.PendingError("THSTensor_unsqueeze returned no tensor.");
         }
-        NativeMethods.THSTensor_dispose(alias);
+        NativeMethods.THSTensor_dispose(probe);
     }
 
     /// <summary>
