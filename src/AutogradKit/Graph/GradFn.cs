@@ -46,7 +46,7 @@ public sealed class GradFn : IEquatable<GradFn>
     }
 
     /// <summary>
-    /// <see cref="Of"/> for a tensor that <see cref="NativeGraph.CheckGradFnReadable"/> has just passed (Repr), without
+    /// <see cref="Of"/> for a tensor that <see cref="NativeGraph.CheckGradFnReadable(Tensor)"/> has just passed (Repr), without
     /// checking again.
     /// </summary>
     internal static GradFn? OfReadable(Tensor tensor)

@@ -11,7 +11,7 @@ namespace AutogradKit;
 /// </summary>
 /// <remarks>
 /// Reading nodes goes through <see cref="NodeLayout"/>'s verified C++ layout (Linux x64 only; elsewhere
-/// <see cref="NodeLayout.Ensure"/> throws <see cref="NotSupportedException"/>). <see cref="CheckGradFnReadable"/> and
+/// <see cref="NodeLayout.Ensure"/> throws <see cref="NotSupportedException"/>). <see cref="CheckGradFnReadable(Tensor)"/> and
 /// <see cref="IsLeaf"/> use TorchSharp's exception-catching entry points only, so they work on every platform.
 /// Thread-safe: each call reads what its caller keeps alive.
 /// </remarks>
@@ -26,7 +26,7 @@ internal static class NativeGraph
     /// <summary>
     /// Our own reference to the node of <paramref name="tensor"/>'s <c>grad_fn</c>, or null for a leaf and a tensor
     /// that does not require grad. Throws the <see cref="AutogradException"/> PyTorch's <c>grad_fn</c> raises
-    /// instead of letting libtorch throw through P/Invoke (see <see cref="CheckGradFnReadable"/>); pass
+    /// instead of letting libtorch throw through P/Invoke (see <see cref="CheckGradFnReadable(Tensor)"/>); pass
     /// <paramref name="readableChecked"/> when the caller has just run that check.
     /// </summary>
     /// <exception cref="NotSupportedException">This platform's libtorch layout was not verified.</exception>
@@ -58,13 +58,20 @@ internal static class NativeGraph
     /// running any operator.) Where the node layout is verified, <c>TensorBase::is_view()</c> (which cannot throw
     /// for a defined tensor) limits the check to views; elsewhere every tensor that requires grad is checked.
     /// </remarks>
-    internal static void CheckGradFnReadable(Tensor tensor)
+    internal static void CheckGradFnReadable(Tensor tensor) => CheckGradFnReadable(tensor, NodeLayout.IsSupported);
+
+    /// <summary>
+    /// <see cref="CheckGradFnReadable(Tensor)"/>, asking libtorch whether the tensor is a view first only when
+    /// <paramref name="canAskIsView"/> (the mangled <c>is_view</c> export is checked on Linux x64 only; tests take
+    /// the other path too).
+    /// </summary>
+    internal static void CheckGradFnReadable(Tensor tensor, bool canAskIsView)
     {
         if (!tensor.requires_grad)
         {
             return;
         }
-        if (NodeLayout.IsSupported && !NativeMethods.TensorBase_is_view(tensor.Handle))
+        if (canAskIsView && !NativeMethods.TensorBase_is_view(tensor.Handle))
         {
             GC.KeepAlive(tensor);
             return;
@@ -89,7 +96,7 @@ internal static class NativeGraph
 
     /// <summary>
     /// PyTorch's <c>t.is_leaf</c> through TorchSharp's catching entry point; accurate after
-    /// <see cref="CheckGradFnReadable"/> has refreshed a view's grad_fn.
+    /// <see cref="CheckGradFnReadable(Tensor)"/> has refreshed a view's grad_fn.
     /// </summary>
     internal static bool IsLeaf(Tensor tensor)
     {

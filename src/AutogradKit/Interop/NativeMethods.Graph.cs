@@ -26,7 +26,7 @@ internal static partial class NativeMethods
 
     /// <summary>
     /// TorchSharp's <c>tensor.unsqueeze(dim)</c>, which catches C++ exceptions (null and a pending error then); used
-    /// by <see cref="NativeGraph.CheckGradFnReadable"/> as a probe that runs an autograd kernel on the tensor.
+    /// by <see cref="NativeGraph.CheckGradFnReadable(TorchSharp.torch.Tensor)"/> as a probe that runs an autograd kernel on the tensor.
     /// </summary>
     [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_unsqueeze")]
     internal static partial IntPtr THSTensor_unsqueeze_ForGradFnProbe(IntPtr tensor, long dim);

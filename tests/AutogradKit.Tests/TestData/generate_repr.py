@@ -497,6 +497,10 @@ for v in HIGH:
     for p in [13, 14, 15, 16, 17, 20]:
         formats.append({"value": float_str(v), "precision": p, "fixed": ("{:.%df}" % p).format(v),
                         "scientific": ("{:.%de}" % p).format(v)})
+# The largest precisions anyone needs: every decimal of the smallest double and of 0.1.
+for v, p in [(5e-324, 1080), (0.1, 60), (1.7976931348623157e308, 20)]:
+    formats.append({"value": float_str(v), "precision": p, "fixed": ("{:.%df}" % p).format(v),
+                    "scientific": ("{:.%de}" % p).format(v)})
 add("precision15_sci_issue", "float64", [], [9243.450713863105], precision=15, sci_mode=True)
 add("precision15_sci_high_mantissas", "float64", [6], [9.007199254740993, 9.5, 9243.450713863105,
     9.999999999999998, 9.123456789012345e-100, -9.87654321098765e200], precision=15, sci_mode=True)
@@ -519,9 +523,32 @@ for name, shape, dtype, grad in [("meta_1d", [3], "float32", None), ("meta_2d_fl
     torch.set_printoptions(profile="default", sci_mode=None)
     meta_cases.append({"name": name, "dtype": dtype, "shape": shape, "grad": grad, "expected": repr(t)})
 
+# 21. A view made in no-grad or inference mode of [0.5, -1.5, 2.0, 3.25] * 1 (w requires grad), its first two
+# elements, whose base was then multiplied by 2 in place with grad mode on or off: PyTorch's grad_fn raises (the
+# message), and PyTorch 2.1 and later print grad_fn=<Invalid> in its repr (1.13 raises there too; the text is
+# composed with 1.13's own _add_suffixes).
+invalid_views = []
+for mode in ["no_grad", "inference"]:
+    for inplace_grad in [True, False]:
+        w = torch.tensor([0.5, -1.5, 2.0, 3.25], requires_grad=True)
+        b = w * 1
+        with (torch.no_grad() if mode == "no_grad" else torch.inference_mode()):
+            v = b[0:2]
+        with torch.set_grad_enabled(inplace_grad):
+            b.mul_(2)
+        try:
+            v.grad_fn
+            raise AssertionError("grad_fn did not raise")
+        except RuntimeError as e:
+            message = str(e)
+        torch.set_printoptions(profile="default", sci_mode=None)
+        body = repr(v.detach())[:-1]
+        invalid_views.append({"mode": mode, "inplace_grad": inplace_grad, "message": message,
+                              "expected": _orig_add_suffixes(body, ["grad_fn=<Invalid>"], 7, False)})
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "repr.json")
 with open(out, "w") as f:
     json.dump({"generator": "generate_repr.py", "torch": torch.__version__, "cases": cases, "formats": formats,
-               "meta": meta_cases}, f,
+               "meta": meta_cases, "invalid_views": invalid_views}, f,
               indent=1)
 print(f"{len(cases)} cases, {len(formats)} formats, {len(meta_cases)} meta -> {out}")
