@@ -67,13 +67,14 @@ internal static class NativeGraph
     /// </summary>
     internal static void CheckGradFnReadable(Tensor tensor, bool canAskIsView)
     {
-        if (!tensor.requires_grad)
-        {
-            return;
-        }
+        // is_view first: one direct call settles most tensors (graph roots are rarely views).
         if (canAskIsView && !NativeMethods.TensorBase_is_view(tensor.Handle))
         {
             GC.KeepAlive(tensor);
+            return;
+        }
+        if (!tensor.requires_grad)
+        {
             return;
         }
         IntPtr guard = NativeMethods.THSAutograd_getInferenceModeGuard(false);
@@ -121,14 +122,9 @@ internal static class NativeGraph
     /// </summary>
     internal static (NodeRef Function, int InputNr)[] NextEdges(NodeRef node, SharedNodeRef pin)
     {
-        var edges = NodeLayout.NextEdgeAddresses(node.Address);
+        var edges = NodeLayout.NextEdgeRefs(node.Address);
         GC.KeepAlive(pin);
-        var result = new (NodeRef, int)[edges.Length];
-        for (int i = 0; i < edges.Length; i++)
-        {
-            result[i] = (new NodeRef(edges[i].Function), edges[i].InputNr);
-        }
-        return result;
+        return edges;
     }
 
     /// <summary>

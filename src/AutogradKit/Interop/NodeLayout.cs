@@ -147,6 +147,23 @@ internal static unsafe class NodeLayout
         return edges;
     }
 
+    /// <summary>
+    /// <see cref="NextEdgeAddresses"/> as <see cref="NodeRef"/>s, read straight into the array <see cref="NativeGraph"/>
+    /// hands out (one allocation a node, as graph walks are measured).
+    /// </summary>
+    internal static (NodeRef Function, int InputNr)[] NextEdgeRefs(IntPtr node)
+    {
+        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + IntPtr.Size);
+        var edges = new (NodeRef, int)[((long)end - (long)begin) / EdgeSize];
+        for (int i = 0; i < edges.Length; i++)
+        {
+            IntPtr edge = begin + i * EdgeSize;
+            edges[i] = (new NodeRef(*(IntPtr*)edge), (int)*(uint*)(edge + InputNrOffset));
+        }
+        return edges;
+    }
+
     /// <summary>The address of an AccumulateGrad's <c>variable</c> member: an <c>at::Tensor*</c>.</summary>
     internal static IntPtr VariableAddress(IntPtr accumulateGrad) => accumulateGrad + AccumulateGradVariableOffset;
 
