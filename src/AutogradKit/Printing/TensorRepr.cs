@@ -21,13 +21,14 @@ internal static class TensorRepr
     internal const string UnreadableGradFnName = "Unknown";
 
     /// <summary>The text of <c>repr(t)</c> under <paramref name="options"/>.</summary>
-    internal static string Format(Tensor t, ReprOptions options) => Format(t, options, NativeGraph.CanReadNodes);
+    internal static string Format(Tensor t, ReprOptions options) => Format(t, options, canReadNodes: null);
 
     /// <summary>
     /// <see cref="Format(Tensor, ReprOptions)"/> as on a platform where node names can (or cannot) be read, so that
-    /// tests can take both paths; see <see cref="GradSuffix"/>.
+    /// tests can take both paths; null asks <see cref="NativeGraph.CanReadNodes"/> (only for a tensor that requires
+    /// grad, so printing anything else never runs the layout check); see <see cref="GradSuffix"/>.
     /// </summary>
-    internal static string Format(Tensor t, ReprOptions options, bool canReadNodes)
+    internal static string Format(Tensor t, ReprOptions options, bool? canReadNodes)
     {
         ScalarType dtype = t.dtype;
         string dtypeName = DtypeName(dtype);
@@ -108,25 +109,26 @@ internal static class TensorRepr
     /// where reading the grad_fn raises (a view made in no-grad or inference mode whose base was then modified in place).
     /// </summary>
     /// <param name="t">The tensor.</param>
-    /// <param name="canReadNodes">Whether node names can be read on this platform (<see cref="NativeGraph.CanReadNodes"/>;
+    /// <param name="canReadNodes">Whether node names can be read on this platform (null: <see cref="NativeGraph.CanReadNodes"/>;
     /// a parameter so that tests can take the other path). Where they cannot, a tensor with a grad_fn prints
     /// <c>grad_fn=&lt;Unknown&gt;</c>: only a tensor that requires grad and is not a leaf needs the name at all, and
     /// whether it is one is known on every platform.</param>
-    internal static string? GradSuffix(Tensor t, bool canReadNodes)
+    internal static string? GradSuffix(Tensor t, bool? canReadNodes)
     {
         if (!t.requires_grad)
         {
             return null;
         }
+        bool canRead = canReadNodes ?? NativeGraph.CanReadNodes;
         try
         {
-            NativeGraph.CheckGradFnReadable(t, canReadNodes);
+            NativeGraph.CheckGradFnReadable(t, canRead);
         }
         catch (AutogradException)
         {
             return "grad_fn=<Invalid>";
         }
-        if (canReadNodes)
+        if (canRead)
         {
             return GradFn.OfReadable(t) is { } fn ? $"grad_fn=<{fn.Name}>" : "requires_grad=True";
         }
