@@ -325,6 +325,71 @@ internal static class MisuseCases
             _ = (r.Next(2) == 0 ? t : t.to(Pick(r, AnyTypes))).Repr();
         });
 
+        Add("Repr of a complex, meta or high-precision tensor", r =>
+        {
+            Tensor t = r.Next(3) switch
+            {
+                0 => torch.randn(r.Next(0, 5), r.Next(1, 4), dtype: r.Next(2) == 0 ? ScalarType.ComplexFloat32 : ScalarType.ComplexFloat64),
+                1 => torch.empty(Pick(r, Shapes), dtype: Pick(r, AnyTypes), device: torch.META),
+                _ => torch.randn(r.Next(1, 4)) * Math.Pow(10, r.Next(-300, 300)),
+            };
+            _ = t.Repr(new ReprOptions(Precision: r.Next(0, 25), SciMode: r.Next(2) == 0));
+        });
+        Add("Repr with a precision PyTorch cannot format", r =>
+            Expect<ArgumentOutOfRangeException>(() => _ = new ReprOptions(Precision: r.Next(2) == 0 ? int.MaxValue : ReprOptions.MaxPrecision + 1 + r.Next(1000))));
+        // A view made in no-grad or inference mode whose base was then modified in place: libtorch's grad_fn() throws
+        // from C++, which through a direct call would end the process. PyTorch raises from grad_fn, and since 2.1 its
+        // repr prints grad_fn=<Invalid>.
+        Add("GradFn and Repr of a no-grad or inference-mode view whose base was modified in place", r =>
+        {
+            Tensor w = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [4]);
+            Tensor b = w * 1;
+            Tensor view;
+            if (r.Next(2) == 0)
+            {
+                using (Autograd.NoGrad())
+                {
+                    view = b[TensorIndex.Slice(0, 2)];
+                }
+            }
+            else
+            {
+                using (Autograd.InferenceMode())
+                {
+                    view = b[TensorIndex.Slice(0, 2)];
+                }
+            }
+            using (r.Next(2) == 0 ? Autograd.NoGrad() : Autograd.EnableGrad())
+            {
+                b.mul_(2);
+            }
+            if (r.Next(2) == 0)
+            {
+                Expect<AutogradException>(() => _ = view.GradFn);
+            }
+            else
+            {
+                Require(view.Repr().EndsWith("grad_fn=<Invalid>)", StringComparison.Ordinal), $"Repr of the invalid view is {view.Repr()}");
+            }
+        });
+
+        // ---- Fine-tuning -----------------------------------------------------------------------------------
+        Add("Unfreeze of a module with an integer parameter", r =>
+        {
+            var module = torch.nn.Linear(2, 2);
+            try
+            {
+                module.Freeze();
+                module.register_parameter("steps", new TorchSharp.Modules.Parameter(torch.zeros(1, dtype: Pick(r, IntTypes)), requires_grad: false));
+                Expect<AutogradException>(() => module.Unfreeze());
+                Require(module.parameters().All(p => !p.requires_grad), "a failed Unfreeze changed a parameter");
+            }
+            finally
+            {
+                module.Dispose();
+            }
+        });
+
         // ---- Autograd.Grad ---------------------------------------------------------------------------------
         Add("Grad with an unused input", r =>
         {

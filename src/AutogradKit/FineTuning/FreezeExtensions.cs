@@ -6,33 +6,48 @@ namespace AutogradKit;
 /// <summary>
 /// Freezing for fine-tuning: <c>for p in model.parameters(): p.requires_grad = False</c> (and back) in one call.
 /// </summary>
-/// <remarks>Not thread-safe with respect to concurrent training on the same parameters: it flips flags other threads read.</remarks>
+/// <remarks>
+/// Every parameter is checked before any flag changes, so a call that throws changes nothing (PyTorch's loop would
+/// stop half-way). Not thread-safe with respect to concurrent training on the same parameters: it flips flags other
+/// threads read.
+/// </remarks>
 public static class FreezeExtensions
 {
+    /// <summary>PyTorch's error for <c>p.requires_grad = True</c> on a parameter of an integer or bool dtype.</summary>
+    internal const string NotDifferentiableMessage = "only Tensors of floating point and complex dtype can require gradients";
+
     /// <summary>Sets <c>requires_grad</c> to false on every parameter of <paramref name="module"/> and its submodules.</summary>
     /// <returns><paramref name="module"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
+    /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
     public static T Freeze<T>(this T module) where T : torch.nn.Module => SetRequiresGrad(module, false);
 
     /// <summary>Sets <c>requires_grad</c> to true on every parameter of <paramref name="module"/> and its submodules.</summary>
     /// <returns><paramref name="module"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
+    /// <exception cref="AutogradException">A parameter's dtype is not floating point or complex (PyTorch: "only Tensors
+    /// of floating point and complex dtype can require gradients"); nothing was changed.</exception>
+    /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
     public static T Unfreeze<T>(this T module) where T : torch.nn.Module => SetRequiresGrad(module, true);
 
     /// <summary>Sets <c>requires_grad</c> to false on every parameter, enumerating <paramref name="parameters"/> once.</summary>
     /// <returns><paramref name="parameters"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="parameters"/> or one of them is null; nothing was changed.</exception>
+    /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
     public static IEnumerable<Parameter> Freeze(this IEnumerable<Parameter> parameters) => SetRequiresGrad(parameters, false);
 
     /// <summary>Sets <c>requires_grad</c> to true on every parameter, enumerating <paramref name="parameters"/> once.</summary>
     /// <returns><paramref name="parameters"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="parameters"/> or one of them is null; nothing was changed.</exception>
+    /// <exception cref="AutogradException">A parameter's dtype is not floating point or complex; nothing was changed.</exception>
+    /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
     public static IEnumerable<Parameter> Unfreeze(this IEnumerable<Parameter> parameters) => SetRequiresGrad(parameters, true);
 
     private static T SetRequiresGrad<T>(T module, bool requiresGrad) where T : torch.nn.Module
     {
         ArgumentNullException.ThrowIfNull(module);
         LibTorchLoader.EnsureLoaded();
-        foreach (Parameter p in module.parameters())
-        {
-            p.requires_grad = requiresGrad;
-        }
+        Apply(module.parameters().ToList(), requiresGrad, nameof(module));
         return module;
     }
 
@@ -40,11 +55,25 @@ public static class FreezeExtensions
     {
         ArgumentNullException.ThrowIfNull(parameters);
         LibTorchLoader.EnsureLoaded();
+        Apply(parameters.ToList(), requiresGrad, nameof(parameters));
+        return parameters;
+    }
+
+    /// <summary>Checks every parameter, then sets the flag on each.</summary>
+    private static void Apply(List<Parameter> parameters, bool requiresGrad, string paramName)
+    {
         foreach (Parameter p in parameters)
         {
-            ArgumentNullException.ThrowIfNull(p, nameof(parameters));
+            ArgumentNullException.ThrowIfNull(p, paramName);
+            ObjectDisposedException.ThrowIf(p.IsInvalid, p);
+            if (requiresGrad && !(p.is_floating_point() || p.is_complex()))
+            {
+                throw new AutogradException(NotDifferentiableMessage);
+            }
+        }
+        foreach (Parameter p in parameters)
+        {
             p.requires_grad = requiresGrad;
         }
-        return parameters;
     }
 }

@@ -23,30 +23,40 @@ public sealed class GradFn : IEquatable<GradFn>
     private readonly Tensor _root;
     // The reference that keeps this node alive: the walk's root node, which reaches this one.
     private readonly SharedNodeRef _pin;
-    private readonly IntPtr _address;
+    private readonly NodeRef _node;
     private string? _name;
     private IReadOnlyList<GradEdge>? _next;
 
-    private GradFn(Tensor root, SharedNodeRef pin, IntPtr address)
+    private GradFn(Tensor root, SharedNodeRef pin, NodeRef node)
     {
         _root = root;
         _pin = pin;
-        _address = address;
+        _node = node;
     }
 
     /// <summary>The grad_fn of <paramref name="tensor"/>, or null for a leaf or a tensor that does not require grad.</summary>
+    /// <exception cref="AutogradException">PyTorch's <c>grad_fn</c> raises for this tensor (a view made in no-grad or
+    /// inference mode whose base was then modified in place).</exception>
     internal static GradFn? Of(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         ObjectDisposedException.ThrowIf(tensor.IsInvalid, tensor);
-        NodeLayout.Ensure();
-        SharedNodeRef? node = NodeLayout.GradFnOf(tensor);
-        GC.KeepAlive(tensor);
-        return node is null ? null : new GradFn(tensor, node, node.Node);
+        SharedNodeRef? node = NativeGraph.GradFnOf(tensor);
+        return node is null ? null : new GradFn(tensor, node, node.NodeRef);
     }
 
-    /// <summary>The node's address, its identity.</summary>
-    internal IntPtr Address => _address;
+    /// <summary>
+    /// <see cref="Of"/> for a tensor that <see cref="NativeGraph.CheckGradFnReadable(Tensor)"/> has just passed (Repr), without
+    /// checking again.
+    /// </summary>
+    internal static GradFn? OfReadable(Tensor tensor)
+    {
+        SharedNodeRef? node = NativeGraph.GradFnOf(tensor, readableChecked: true);
+        return node is null ? null : new GradFn(tensor, node, node.NodeRef);
+    }
+
+    /// <summary>The node, its identity.</summary>
+    internal NodeRef Node => _node;
 
     /// <summary>The tensor the walk that reached this node started from.</summary>
     internal Tensor Root => _root;
@@ -62,9 +72,7 @@ public sealed class GradFn : IEquatable<GradFn>
             ThrowIfRootDisposed();
             if (_name is null)
             {
-                string name = NodeLayout.NameOf(_address);
-                GC.KeepAlive(_pin);
-                _name = name;
+                _name = NativeGraph.Name(_node, _pin);
             }
             return _name;
         }
@@ -82,12 +90,11 @@ public sealed class GradFn : IEquatable<GradFn>
             ThrowIfRootDisposed();
             if (_next is null)
             {
-                var edges = NodeLayout.NextEdgeAddresses(_address);
-                GC.KeepAlive(_pin);
+                var edges = NativeGraph.NextEdges(_node, _pin);
                 var next = new GradEdge[edges.Length];
                 for (int i = 0; i < edges.Length; i++)
                 {
-                    next[i] = new GradEdge(edges[i].Function != IntPtr.Zero ? new GradFn(_root, _pin, edges[i].Function) : null, edges[i].InputNr);
+                    next[i] = new GradEdge(edges[i].Function.IsNull ? null : new GradFn(_root, _pin, edges[i].Function), edges[i].InputNr);
                 }
                 Interlocked.CompareExchange(ref _next, Array.AsReadOnly(next), null);
             }
@@ -104,32 +111,22 @@ public sealed class GradFn : IEquatable<GradFn>
     {
         get
         {
-            if (Name != "AccumulateGrad")
-            {
-                return null;
-            }
-            IntPtr handle = NativeMethods.THSTensor_alias(NodeLayout.VariableAddress(_address));
-            GC.KeepAlive(_pin);
-            if (handle == IntPtr.Zero)
-            {
-                throw Ensure.FromNativeText(NativeMethods.TakeNativeError() ?? "THSTensor_alias returned no tensor.");
-            }
-            return Tensor.UnsafeCreateTensor(handle);
+            return Name == "AccumulateGrad" ? NativeGraph.Variable(_node, _pin) : null;
         }
     }
 
     /// <summary>Python's <c>str(fn)</c>: <c>&lt;AddBackward0 object at 0x55d0c8a1f2b0&gt;</c>, with the node's address.</summary>
     /// <exception cref="ObjectDisposedException">The tensor this GradFn came from was disposed.</exception>
-    public override string ToString() => $"<{Name} object at 0x{(ulong)_address:x}>";
+    public override string ToString() => $"<{Name} object at 0x{_node.Identity:x}>";
 
     /// <summary>True when both stand for the same node of the graph.</summary>
-    public bool Equals(GradFn? other) => other is not null && other._address == _address;
+    public bool Equals(GradFn? other) => other is not null && other._node.Equals(_node);
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => obj is GradFn other && Equals(other);
 
     /// <summary>A hash of the node's identity.</summary>
-    public override int GetHashCode() => _address.GetHashCode();
+    public override int GetHashCode() => _node.GetHashCode();
 
     /// <summary>True when both are null or stand for the same node.</summary>
     public static bool operator ==(GradFn? left, GradFn? right) => left is null ? right is null : left.Equals(right);
@@ -165,6 +162,11 @@ public static class GradFnExtensions
         /// that does not require grad. Each read returns a new <see cref="GradFn"/> equal to the previous ones.
         /// </summary>
         /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
+        /// <exception cref="AutogradException">PyTorch's <c>grad_fn</c> raises the same error: the tensor is a view
+        /// made in no-grad or inference mode and its base (or another view of it) was then modified in place
+        /// ("A view was created in no_grad mode and its base or another view of its base has been modified inplace …").</exception>
+        /// <exception cref="NotSupportedException">The graph cannot be read on this platform: AutogradKit reads it
+        /// through libtorch's C++ layout, verified on Linux x64 only.</exception>
         /// <example>
         /// <code>
         /// var z = torch.matmul(x, w) + b;

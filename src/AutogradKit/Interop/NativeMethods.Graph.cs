@@ -17,6 +17,21 @@ internal static partial class NativeMethods
     internal static partial IntPtr TensorBase_grad_fn(IntPtr tensor);
 
     /// <summary>
+    /// <c>bool at::TensorBase::is_view() const</c>: whether the tensor is a differentiable (backward) view. Cannot
+    /// throw for a defined tensor (<c>VariableHooks::is_view</c> only reads the autograd meta).
+    /// </summary>
+    [LibraryImport("torch_cpu", EntryPoint = "_ZNK2at10TensorBase7is_viewEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool TensorBase_is_view(IntPtr tensor);
+
+    /// <summary>
+    /// TorchSharp's <c>tensor.unsqueeze(dim)</c>, which catches C++ exceptions (null and a pending error then); used
+    /// by <see cref="NativeGraph.CheckGradFnReadable(TorchSharp.torch.Tensor)"/> as a probe that runs an autograd kernel on the tensor.
+    /// </summary>
+    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_unsqueeze")]
+    internal static partial IntPtr THSTensor_unsqueeze_ForGradFnProbe(IntPtr tensor, long dim);
+
+    /// <summary>
     /// The base <c>std::string torch::autograd::Node::name() const</c> (the demangled C++ type name). The
     /// string comes back through the hidden first (sret) argument: a 32-byte buffer the caller owns.
     /// </summary>

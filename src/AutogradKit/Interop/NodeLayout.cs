@@ -41,6 +41,9 @@ internal static unsafe class NodeLayout
         }
     }
 
+    /// <summary>Runs the first-use check (once) and says whether it passed; never throws.</summary>
+    internal static bool IsSupported => Verified.Value.Failure is null;
+
     /// <summary>Runs the first-use check (once) and throws its failure, if any.</summary>
     internal static void Ensure()
     {
@@ -140,6 +143,23 @@ internal static unsafe class NodeLayout
         {
             IntPtr edge = begin + i * EdgeSize;
             edges[i] = (*(IntPtr*)edge, (int)*(uint*)(edge + InputNrOffset));
+        }
+        return edges;
+    }
+
+    /// <summary>
+    /// <see cref="NextEdgeAddresses"/> as <see cref="NodeRef"/>s, read straight into the array <see cref="NativeGraph"/>
+    /// hands out (one allocation a node, as graph walks are measured).
+    /// </summary>
+    internal static (NodeRef Function, int InputNr)[] NextEdgeRefs(IntPtr node)
+    {
+        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + IntPtr.Size);
+        var edges = new (NodeRef, int)[((long)end - (long)begin) / EdgeSize];
+        for (int i = 0; i < edges.Length; i++)
+        {
+            IntPtr edge = begin + i * EdgeSize;
+            edges[i] = (new NodeRef(*(IntPtr*)edge), (int)*(uint*)(edge + InputNrOffset));
         }
         return edges;
     }

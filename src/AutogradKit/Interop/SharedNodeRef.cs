@@ -30,6 +30,9 @@ internal sealed unsafe class SharedNodeRef : SafeHandle
     /// <summary>The node (<c>torch::autograd::Node*</c>); valid while this reference is not released.</summary>
     public IntPtr Node { get; }
 
+    /// <summary>The node as a <see cref="AutogradKit.NodeRef"/>, for code outside <c>Interop/</c>.</summary>
+    public NodeRef NodeRef => new(Node);
+
     /// <inheritdoc />
     public override bool IsInvalid => handle == IntPtr.Zero;
 

@@ -165,6 +165,12 @@ internal static class PythonNumberFormat
                 }
                 double scale = PowersOfTen[shift];
                 double product = a * scale;
+                if (!(product < FastLimit))
+                {
+                    // Beyond 2^52 the product's grid is coarser than one half: RoundExact cannot settle the rounding
+                    // (at precision 15, mantissas from 9.007 round the wrong way about half the time).
+                    return false;
+                }
                 rounded = RoundExact(product, Math.FusedMultiplyAdd(a, scale, -product));
             }
             else
@@ -175,6 +181,10 @@ internal static class PythonNumberFormat
                 }
                 double divisor = PowersOfTen[-shift];
                 double quotient = a / divisor;
+                if (!(quotient < FastLimit))
+                {
+                    return false;
+                }
                 // a = quotient * divisor + remainder exactly; the remainder's sign is the side the true quotient lies on.
                 double remainder = Math.FusedMultiplyAdd(-quotient, divisor, a);
                 rounded = RoundExact(quotient, remainder);

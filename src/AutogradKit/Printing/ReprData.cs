@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,12 +6,12 @@ namespace AutogradKit;
 /// <summary>
 /// The elements <c>Repr</c> prints, copied once into managed memory: PyTorch's <c>get_summarized_data</c> when the
 /// tensor is summarised, the whole tensor otherwise, as doubles (floating dtypes, as PyTorch's <c>.item()</c> gives
-/// them), longs (integer dtypes) or bools, in row-major order.
+/// them; complex dtypes as two arrays of real and imaginary parts), longs (integer dtypes) or bools, in row-major order.
 /// </summary>
 /// <remarks>Immutable after <see cref="Read"/>; not shared between calls.</remarks>
 internal sealed class ReprData
 {
-    internal enum ElementKind { Float, Integer, Bool }
+    internal enum ElementKind { Float, Complex, Integer, Bool }
 
     private ReprData(ElementKind kind, int[] dims, int[] splits)
     {
@@ -29,7 +28,11 @@ internal sealed class ReprData
     /// <summary>For each dimension, how many leading items come before the <c>...</c>, or -1 when not summarised.</summary>
     internal int[] Splits { get; }
 
+    /// <summary>The floating-point elements, or the real parts of the complex ones.</summary>
     internal double[] Floats { get; private init; } = [];
+
+    /// <summary>The imaginary parts of the complex elements.</summary>
+    internal double[] Imag { get; private init; } = [];
 
     internal long[] Integers { get; private init; } = [];
 
@@ -77,7 +80,8 @@ internal sealed class ReprData
 
         ScalarType dtype = t.dtype;
         bool onCpu = t.device.type == DeviceType.CPU;
-        if (onCpu && keep.Count == 0 && !t.is_neg() && IsReadable(dtype))
+        bool complex = dtype is ScalarType.ComplexFloat32 or ScalarType.ComplexFloat64;
+        if (onCpu && keep.Count == 0 && !t.is_neg() && !(complex && t.is_conj()) && IsReadable(dtype))
         {
             return Gather(t, dtype, dims, splits);
         }
@@ -89,6 +93,10 @@ internal sealed class ReprData
         if (source.is_neg())
         {
             source = source.resolve_neg();
+        }
+        if (complex && source.is_conj())
+        {
+            source = source.resolve_conj();
         }
         foreach (int d in keep)
         {
@@ -115,23 +123,10 @@ internal sealed class ReprData
 
     private static bool IsReadable(ScalarType dtype) => dtype is ScalarType.Float16 or ScalarType.BFloat16
         or ScalarType.Float32 or ScalarType.Float64 or ScalarType.Byte or ScalarType.Int8 or ScalarType.Int16
-        or ScalarType.Int32 or ScalarType.Int64 or ScalarType.Bool;
+        or ScalarType.Int32 or ScalarType.Int64 or ScalarType.Bool or ScalarType.ComplexFloat32 or ScalarType.ComplexFloat64;
 
     /// <summary>Reads a CPU tensor of shape <paramref name="dims"/> through its strides, converting each element.</summary>
     private static ReprData Gather(Tensor cpu, ScalarType dtype, int[] dims, int[] splits)
-    {
-        try
-        {
-            return GatherFrom(cpu, dtype, dims, splits);
-        }
-        finally
-        {
-            // The elements are read through a raw pointer: the tensor must outlive the reading.
-            GC.KeepAlive(cpu);
-        }
-    }
-
-    private static unsafe ReprData GatherFrom(Tensor cpu, ScalarType dtype, int[] dims, int[] splits)
     {
         int count = 1;
         foreach (int size in dims)
@@ -139,68 +134,17 @@ internal sealed class ReprData
             count *= size;
         }
         long[]? offsets = ElementOffsets(dims, StridesOf(cpu));
-        byte* data = (byte*)NativeMethods.DataPointer(cpu);
         switch (dtype)
         {
             case ScalarType.Bool:
-            {
-                bool[] values = new bool[count];
-                for (int i = 0; i < count; i++)
-                {
-                    values[i] = data[Offset(offsets, i)] != 0;
-                }
-                return new ReprData(ElementKind.Bool, dims, splits) { Bools = values };
-            }
+                return new ReprData(ElementKind.Bool, dims, splits) { Bools = NativeTensorData.ReadBools(cpu, offsets, count) };
             case ScalarType.Byte or ScalarType.Int8 or ScalarType.Int16 or ScalarType.Int32 or ScalarType.Int64:
-            {
-                long[] values = new long[count];
-                for (int i = 0; i < count; i++)
-                {
-                    long at = Offset(offsets, i);
-                    values[i] = dtype switch
-                    {
-                        ScalarType.Byte => data[at],
-                        ScalarType.Int8 => ((sbyte*)data)[at],
-                        ScalarType.Int16 => ((short*)data)[at],
-                        ScalarType.Int32 => ((int*)data)[at],
-                        _ => ((long*)data)[at],
-                    };
-                }
-                return new ReprData(ElementKind.Integer, dims, splits) { Integers = values };
-            }
+                return new ReprData(ElementKind.Integer, dims, splits) { Integers = NativeTensorData.ReadIntegers(cpu, offsets, count) };
+            case ScalarType.ComplexFloat32 or ScalarType.ComplexFloat64:
+                var (real, imag) = NativeTensorData.ReadComplex(cpu, offsets, count);
+                return new ReprData(ElementKind.Complex, dims, splits) { Floats = real, Imag = imag };
             default:
-            {
-                double[] values = new double[count];
-                switch (dtype)
-                {
-                    case ScalarType.Float32:
-                        for (int i = 0; i < count; i++)
-                        {
-                            values[i] = ((float*)data)[Offset(offsets, i)];
-                        }
-                        break;
-                    case ScalarType.Float64:
-                        for (int i = 0; i < count; i++)
-                        {
-                            values[i] = ((double*)data)[Offset(offsets, i)];
-                        }
-                        break;
-                    case ScalarType.Float16:
-                        for (int i = 0; i < count; i++)
-                        {
-                            values[i] = (double)((Half*)data)[Offset(offsets, i)];
-                        }
-                        break;
-                    default:
-                        // bfloat16 is the upper half of a float32.
-                        for (int i = 0; i < count; i++)
-                        {
-                            values[i] = BitConverter.Int32BitsToSingle(((ushort*)data)[Offset(offsets, i)] << 16);
-                        }
-                        break;
-                }
-                return new ReprData(ElementKind.Float, dims, splits) { Floats = values };
-            }
+                return new ReprData(ElementKind.Float, dims, splits) { Floats = NativeTensorData.ReadFloats(cpu, offsets, count) };
         }
     }
 

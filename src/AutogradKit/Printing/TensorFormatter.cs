@@ -124,6 +124,21 @@ internal sealed class TensorFormatter
         return formatter;
     }
 
+    /// <summary>
+    /// Appends element <paramref name="index"/> as the imaginary part of a complex number, as PyTorch's
+    /// <c>_val_formatter</c> does: unpadded, with a <c>+</c> unless its text starts with a sign, then <c>j</c>
+    /// (<c>+2.j</c>, <c>-0.j</c>, <c>+nanj</c>).
+    /// </summary>
+    internal void AppendImaginary(StringBuilder builder, int index)
+    {
+        char first = _text[_start[index]];
+        if (first is not ('+' or '-'))
+        {
+            builder.Append('+');
+        }
+        builder.Append(_text, _start[index], _length[index]).Append('j');
+    }
+
     /// <summary>Appends element <paramref name="index"/>, padded on the left to <see cref="Width"/>.</summary>
     internal void Append(StringBuilder builder, int index)
     {

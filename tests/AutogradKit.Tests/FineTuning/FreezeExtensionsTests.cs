@@ -37,4 +37,42 @@ public class FreezeExtensionsTests
         Assert.That(model.parameters().All(p => p.requires_grad), Is.True);
         Assert.Throws<ArgumentNullException>(() => ((IEnumerable<Parameter>)null!).Freeze());
     }
+    [Test]
+    public void Unfreeze_ModuleWithAnIntegerParameter_ThrowsPyTorchsErrorAndChangesNothing()
+    {
+        // Before: a raw ExternalException after half the parameters were unfrozen. PyTorch 1.13's
+        // `p.requires_grad = True` on an int64 parameter: RuntimeError "only Tensors of floating point and complex
+        // dtype can require gradients".
+        using var model = torch.nn.Linear(3, 2);
+        model.Freeze();
+        model.register_parameter("steps", new Parameter(torch.zeros(1, dtype: torch.int64), requires_grad: false));
+
+        var e = Assert.Throws<AutogradException>(() => model.Unfreeze());
+
+        Assert.That(e!.Message, Is.EqualTo("only Tensors of floating point and complex dtype can require gradients"));
+        Assert.That(model.parameters().Select(p => p.requires_grad), Has.All.False);
+        Assert.That(model.Freeze(), Is.SameAs(model), "freezing an integer parameter is allowed, as in PyTorch");
+    }
+
+    [Test]
+    public void Unfreeze_ParametersWithAComplexOne_UnfreezesAll()
+    {
+        using var real = new Parameter(torch.zeros(2), requires_grad: false);
+        using var complex = new Parameter(torch.zeros(2, dtype: torch.complex64), requires_grad: false);
+
+        new[] { real, complex }.Unfreeze();
+
+        Assert.That(real.requires_grad && complex.requires_grad, Is.True);
+    }
+
+    [Test]
+    public void Unfreeze_ParametersWithADisposedOne_ThrowsObjectDisposedAndChangesNothing()
+    {
+        using var first = new Parameter(torch.zeros(2), requires_grad: false);
+        var disposed = new Parameter(torch.zeros(2), requires_grad: false);
+        disposed.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => new[] { first, disposed }.Unfreeze());
+        Assert.That(first.requires_grad, Is.False);
+    }
 }

@@ -116,4 +116,143 @@ public class AutogradGraphTests
             Environment.SetEnvironmentVariable("PATH", path);
         }
     }
+    [Test]
+    public void ToDot_NamesWithQuoteBackslashAndLineBreak_AreEscapedAsGraphvizReadsThem()
+    {
+        // Before: a '"' ended the DOT string early (invalid DOT). torchviz escapes only '"' and writes backslashes and
+        // line breaks raw, which Graphviz then reads as escapes and line continuations (the names lose their
+        // backslashes); here every character of a name is drawn as written.
+        using var scope = torch.NewDisposeScope();
+        Tensor a = torch.ones(2, requires_grad: true), b = torch.ones(2, requires_grad: true);
+        Tensor c = torch.ones(2, requires_grad: true), d = torch.ones(2, requires_grad: true);
+        Tensor root = a * b * c * d;
+        var names = new Dictionary<string, Tensor> { ["a\"b"] = a, ["back\\slash"] = b, ["two\r\nlines"] = c, ["end\\"] = d };
+
+        string dot = AutogradGraph.ToDot(root, names);
+
+        Assert.That(dot, Does.Contain("[label=\"a\\\"b\\n (2)\" fillcolor=lightblue]"));
+        Assert.That(dot, Does.Contain("[label=\"back\\\\slash\\n (2)\" fillcolor=lightblue]"));
+        Assert.That(dot, Does.Contain("[label=\"two\\nlines\\n (2)\" fillcolor=lightblue]"));
+        Assert.That(dot, Does.Contain("[label=\"end\\\\\\n (2)\" fillcolor=lightblue]"));
+        Assert.That(dot.Split('\n'), Has.All.Not.Contain("\r"));
+
+        string? program = AutogradGraph.FindDot();
+        if (program is null)
+        {
+            Assert.Ignore("Graphviz's dot is not installed: the text was checked, not drawn");
+        }
+        var (exitCode, svg, errors) = RunDot(program!, dot);
+        Assert.That(exitCode, Is.Zero, errors);
+        Assert.That(errors, Is.Empty);
+        Assert.That(svg, Does.Contain(">a&quot;b<").And.Contain(">back\\slash<").And.Contain(">two<").And.Contain(">lines<").And.Contain(">end\\<"));
+    }
+
+    private static (int ExitCode, string Output, string Errors) RunDot(string program, string input)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(program, "-Tsvg")
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(input);
+        process.StandardInput.Close();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result, errors.Result);
+    }
+
+    /// <summary>Runs <paramref name="test"/> with PATH set to a fresh folder holding only a file 'dot' with <paramref name="content"/>.</summary>
+    private static void WithFakeDot(string content, UnixFileMode mode, Action<string> test)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            Assert.Ignore("the fake dot is a Unix file");
+            return;
+        }
+        string folder = Directory.CreateTempSubdirectory("autogradkit-dot-").FullName;
+        string dot = Path.Combine(folder, "dot");
+        File.WriteAllText(dot, content);
+        File.SetUnixFileMode(dot, mode);
+        string? path = Environment.GetEnvironmentVariable("PATH");
+        try
+        {
+            Environment.SetEnvironmentVariable("PATH", folder);
+            test(dot);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PATH", path);
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private const UnixFileMode ReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode Executable = ReadWrite | UnixFileMode.UserExecute;
+
+    [Test]
+    public void RenderSvg_DotNotExecutable_IsSkippedAsAShellSkipsIt()
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor a = torch.ones(2, requires_grad: true);
+        Tensor c = a * a;
+        WithFakeDot("#!/bin/sh\nexit 0\n", ReadWrite, _ =>
+        {
+            Assert.That(AutogradGraph.FindDot(), Is.Null);
+            Assert.Throws<GraphvizNotFoundException>(() => AutogradGraph.RenderSvg(c, Path.Combine(Path.GetTempPath(), "never.svg")));
+        });
+    }
+
+    [Test]
+    public void RenderSvg_DotThatCannotBeStarted_ThrowsGraphvizRenderExceptionNamingItAndTheCause()
+    {
+        // Before: a raw Win32Exception. An executable file that is not a program (no #! line, not ELF): exec fails.
+        using var scope = torch.NewDisposeScope();
+        Tensor a = torch.ones(2, requires_grad: true);
+        Tensor c = a * a;
+        WithFakeDot("not a program\n", Executable, dot =>
+        {
+            var e = Assert.Throws<GraphvizRenderException>(() => AutogradGraph.RenderSvg(c, Path.Combine(Path.GetTempPath(), "never.svg")));
+            Assert.That(e!.Program, Is.EqualTo(dot));
+            Assert.That(e.ExitCode, Is.Null);
+            Assert.That(e.InnerException, Is.InstanceOf<System.ComponentModel.Win32Exception>());
+            Assert.That(e.Message, Does.StartWith($"Graphviz's dot at '{dot}' did not draw the graph: it could not be started: "));
+        });
+    }
+
+    [Test]
+    public void RenderSvg_DotClosingItsInput_ThrowsGraphvizRenderExceptionWithItsExitCodeAndError()
+    {
+        // Before: IOException "Broken pipe". The graph is larger than a pipe's buffer, so the write must fail.
+        using var scope = torch.NewDisposeScope();
+        Tensor x = torch.ones(2, requires_grad: true);
+        Tensor chain = x;
+        for (int i = 0; i < 2000; i++)
+        {
+            chain = chain * x;
+        }
+        WithFakeDot("#!/bin/sh\nexec 0<&-\necho 'dot: cannot read the graph' >&2\nexit 3\n", Executable, dot =>
+        {
+            var e = Assert.Throws<GraphvizRenderException>(() => AutogradGraph.RenderSvg(chain, Path.Combine(Path.GetTempPath(), "never.svg")));
+            Assert.That(e!.ExitCode, Is.EqualTo(3));
+            Assert.That(e.ErrorOutput, Is.EqualTo("dot: cannot read the graph"));
+            Assert.That(e.InnerException, Is.InstanceOf<IOException>());
+            Assert.That(e.Message, Is.EqualTo($"Graphviz's dot at '{dot}' did not draw the graph: it stopped reading the graph before the end (exit code 3): dot: cannot read the graph"));
+        });
+    }
+
+    [Test]
+    public void RenderSvg_DotFailing_ThrowsGraphvizRenderExceptionWithItsErrorOutput()
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor a = torch.ones(2, requires_grad: true);
+        Tensor c = a * a;
+        WithFakeDot("#!/bin/sh\n/bin/cat > /dev/null\necho 'Error: syntax error in line 1' >&2\nexit 1\n", Executable, dot =>
+        {
+            var e = Assert.Throws<GraphvizRenderException>(() => AutogradGraph.RenderSvg(c, Path.Combine(Path.GetTempPath(), "never.svg")));
+            Assert.That(e!.ExitCode, Is.EqualTo(1));
+            Assert.That(e.InnerException, Is.Null);
+            Assert.That(e.Message, Is.EqualTo($"Graphviz's dot at '{dot}' did not draw the graph: it failed (exit code 1): Error: syntax error in line 1"));
+        });
+    }
 }

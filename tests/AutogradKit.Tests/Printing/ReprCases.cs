@@ -26,14 +26,77 @@ public sealed record ReprCase(
     public override string ToString() => Name;
 }
 
+/// <summary>A meta tensor printed by PyTorch 1.13: its dtype, shape, "leaf" (requires grad) or "mul2" (times a tensor 2).</summary>
+public sealed record MetaReprCase(string Name, string Dtype, long[] Shape, string? Grad, string Expected)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// A view made under <see cref="Mode"/> ("no_grad" or "inference") of <c>[0.5, -1.5, 2.0, 3.25] * 1</c> (a leaf
+/// that requires grad), its first two elements, whose base was then multiplied by 2 in place with grad mode
+/// <see cref="InplaceGrad"/>: PyTorch's grad_fn error and the repr PyTorch 2.1+ prints.
+/// </summary>
+public sealed record InvalidViewCase(string Mode, bool InplaceGrad, string Message, string Expected)
+{
+    public override string ToString() => $"{Mode}, in-place with grad {(InplaceGrad ? "on" : "off")}";
+}
+
 /// <summary>Loads repr.json and rebuilds its tensors in TorchSharp.</summary>
 public static class ReprCases
 {
-    private static readonly Lazy<(IReadOnlyDictionary<string, ReprCase> Cases, JsonElement Formats)> Data = new(Load);
+    private static readonly Lazy<(IReadOnlyDictionary<string, ReprCase> Cases, JsonElement Formats, JsonElement Root)> Data = new(Load);
 
     public static IReadOnlyDictionary<string, ReprCase> All => Data.Value.Cases;
 
     public static JsonElement Formats => Data.Value.Formats;
+
+    public static IEnumerable<MetaReprCase> Meta() => Data.Value.Root.GetProperty("meta").EnumerateArray().Select(e => new MetaReprCase(
+        e.GetProperty("name").GetString()!, e.GetProperty("dtype").GetString()!,
+        e.GetProperty("shape").EnumerateArray().Select(s => s.GetInt64()).ToArray(),
+        e.GetProperty("grad").GetString(), e.GetProperty("expected").GetString()!));
+
+    public static IEnumerable<InvalidViewCase> InvalidViews() => Data.Value.Root.GetProperty("invalid_views").EnumerateArray().Select(e => new InvalidViewCase(
+        e.GetProperty("mode").GetString()!, e.GetProperty("inplace_grad").GetBoolean(),
+        e.GetProperty("message").GetString()!, e.GetProperty("expected").GetString()!));
+
+    /// <summary>The case's meta tensor, built as the generator built it.</summary>
+    public static Tensor BuildMeta(MetaReprCase c)
+    {
+        using DisposeScope scope = torch.NewDisposeScope();
+        Tensor t = torch.empty(c.Shape, dtype: DtypeOf(c.Dtype), device: torch.META);
+        if (c.Grad is not null)
+        {
+            t.requires_grad_(true);
+        }
+        if (c.Grad == "mul2")
+        {
+            // A tensor operand, as Python's t * 2 (MulBackward0; TorchSharp's scalar overload would be MulBackward1).
+            t = t * torch.tensor(2.0f, device: torch.META);
+        }
+        return t.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The case's view, built as the generator built it; its base is returned too (the caller disposes both; the
+    /// view's graph keeps what it needs).
+    /// </summary>
+    public static (Tensor View, Tensor Base) BuildInvalidView(InvalidViewCase c)
+    {
+        using DisposeScope scope = torch.NewDisposeScope();
+        Tensor w = torch.tensor(new[] { 0.5f, -1.5f, 2.0f, 3.25f }).requires_grad_(true);
+        Tensor b = w * torch.tensor(1.0f);
+        Tensor view;
+        using (c.Mode == "no_grad" ? Autograd.NoGrad() : Autograd.InferenceMode())
+        {
+            view = b[TensorIndex.Slice(0, 2)];
+        }
+        using (c.InplaceGrad ? Autograd.EnableGrad() : Autograd.NoGrad())
+        {
+            b.mul_(2);
+        }
+        return (view.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope());
+    }
 
     /// <summary>Case names without a grad_fn, each on every device.</summary>
     public static IEnumerable<NUnit.Framework.TestCaseData> Leaves() =>
@@ -82,6 +145,8 @@ public static class ReprCases
         "int8" => ScalarType.Int8,
         "uint8" => ScalarType.Byte,
         "bool" => ScalarType.Bool,
+        "complex64" => ScalarType.ComplexFloat32,
+        "complex128" => ScalarType.ComplexFloat64,
         _ => throw new ArgumentException($"Unknown dtype {name}", nameof(name)),
     };
 
@@ -104,9 +169,25 @@ public static class ReprCases
             using Tensor scaled = steps * arange[1];
             using Tensor shifted = scaled + arange[0];
             using Tensor shaped = shifted.reshape(c.Shape);
+            if (torch.is_complex(torch.empty(0, dtype: dtype)))
+            {
+                // The generator's complex arange: the imaginary part is minus half the real part.
+                using Tensor half = shaped / -2;
+                using Tensor complex = torch.complex(shaped, half);
+                return complex.to_type(dtype);
+            }
             return shaped.to_type(dtype);
         }
         JsonElement values = c.Values!.Value;
+        if (torch.is_complex(torch.empty(0, dtype: dtype)))
+        {
+            double Part(JsonElement pair, int i) => ParsePythonFloat(pair[i].GetString()!);
+            using Tensor re = torch.tensor(values.EnumerateArray().Select(v => Part(v, 0)).ToArray(), dtype: ScalarType.Float64);
+            using Tensor im = torch.tensor(values.EnumerateArray().Select(v => Part(v, 1)).ToArray(), dtype: ScalarType.Float64);
+            using Tensor complex = torch.complex(re, im);
+            using Tensor shaped = complex.reshape(c.Shape);
+            return shaped.to_type(dtype);
+        }
         if (dtype == ScalarType.Bool)
         {
             return torch.tensor(values.EnumerateArray().Select(v => v.GetBoolean()).ToArray()).reshape(c.Shape);
@@ -160,6 +241,8 @@ public static class ReprCases
             "step2" => t[TensorIndex.Slice(null, null, 2)],
             "narrow1" => t[TensorIndex.Slice(1, null)],
             "expand3" => t.unsqueeze(0).expand([3, .. t.shape]),
+            "conj" => t.conj(),
+            "conj_imag" => t.conj().imag,
             _ => throw new ArgumentException($"Unknown view {c.View}", nameof(c)),
         };
         if (c.RequiresGrad || c.GradFn is not null)
@@ -187,7 +270,7 @@ public static class ReprCases
         return t.MoveToOuterDisposeScope();
     }
 
-    private static (IReadOnlyDictionary<string, ReprCase>, JsonElement) Load()
+    private static (IReadOnlyDictionary<string, ReprCase>, JsonElement, JsonElement) Load()
     {
         string path = Path.Combine(AppContext.BaseDirectory, "TestData", "repr.json");
         JsonElement root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
@@ -218,6 +301,6 @@ public static class ReprCases
                 e.GetProperty("body").GetString()!,
                 e.GetProperty("suffixes").EnumerateArray().Select(s => s.GetString()!).ToArray());
         }
-        return (cases, root.GetProperty("formats"));
+        return (cases, root.GetProperty("formats"), root);
     }
 }

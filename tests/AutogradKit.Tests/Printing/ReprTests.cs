@@ -27,6 +27,87 @@ public class ReprTests
         Assert.That(t.Repr(c.Options), Is.EqualTo(ReprCases.ExpectedOn(c, device)));
     }
 
+    [TestCaseSource(typeof(ReprCases), nameof(ReprCases.Meta))]
+    public void Repr_MetaTensor_MatchesPyTorch(MetaReprCase c)
+    {
+        // PyTorch 1.13: tensor(..., device='meta', size=(3,)); before, a raw ExternalException (no data to read).
+        using Tensor t = ReprCases.BuildMeta(c);
+
+        Assert.That(t.Repr(), Is.EqualTo(c.Expected));
+    }
+
+    [TestCaseSource(typeof(ReprCases), nameof(ReprCases.InvalidViews))]
+    public void Repr_ViewWhoseGradFnRaises_PrintsGradFnInvalid(InvalidViewCase c)
+    {
+        // Before: libtorch's grad_fn() threw through P/Invoke and ended the process (the misuse runner has the
+        // child-process version of this case).
+        var (view, @base) = ReprCases.BuildInvalidView(c);
+        using (view)
+        using (@base)
+        {
+            Assert.That(view.Repr(), Is.EqualTo(c.Expected));
+            Assert.That(TensorRepr.Format(view, ReprOptions.Default, canReadNodes: false), Is.EqualTo(c.Expected));
+        }
+    }
+
+    [TestCaseSource(typeof(ReprCases), nameof(ReprCases.WithGradFn))]
+    [AllowTensorLeaks(AllowTensorLeaksAttribute.TorchSharpParameterCount, ParameterDriftOnly = true)]
+    public void Format_NodeNamesUnreadable_PrintsPyTorchsTextWithGradFnUnknown(string device, string name)
+    {
+        // Where the node layout is not verified (Windows, macOS), Repr prints everything PyTorch prints but the name.
+        ReprCase c = ReprCases.All[name];
+        using Tensor t = ReprCases.Build(c, DeviceCases.Device(device));
+        string[] suffixes = c.Suffixes.Select(s => s.StartsWith("grad_fn=", StringComparison.Ordinal) ? $"grad_fn=<{TensorRepr.UnreadableGradFnName}>" : s).ToArray();
+        Assert.That(suffixes, Does.Contain("grad_fn=<Unknown>"));
+        string expected = ReprCases.AddSuffixes(c.Body, device == "cpu" ? suffixes : [$"device='{device}'", .. suffixes], c.Options.LineWidth);
+
+        Assert.That(TensorRepr.Format(t, c.Options, canReadNodes: false), Is.EqualTo(expected));
+    }
+
+    [TestCaseSource(nameof(LeavesThatRequireGrad))]
+    [AllowTensorLeaks(AllowTensorLeaksAttribute.TorchSharpParameterCount, ParameterDriftOnly = true)]
+    public void Format_NodeNamesUnreadable_LeafIsExactlyPyTorchs(string name)
+    {
+        ReprCase c = ReprCases.All[name];
+        using Tensor t = ReprCases.Build(c, torch.CPU);
+
+        Assert.That(TensorRepr.Format(t, c.Options, canReadNodes: false), Is.EqualTo(c.Expected));
+    }
+
+    public static IEnumerable<string> LeavesThatRequireGrad() =>
+        ReprCases.All.Values.Where(c => c.GradFn is null && (c.RequiresGrad || c.Parameter == true)).Select(c => c.Name).Take(20);
+
+    [Test]
+    public void ReprOptions_PrecisionOutOfRange_ThrowsArgumentOutOfRangeNamingIt()
+    {
+        // Before: FormatException from .NET's number formatting at Repr time. PyTorch prints garbage for int.MaxValue.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _ = new ReprOptions(Precision: int.MaxValue));
+        Assert.That(e!.ParamName, Is.EqualTo("Precision"));
+        Assert.That(e.Message, Does.Contain("ReprOptions.Precision"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = ReprOptions.Default with { Precision = ReprOptions.MaxPrecision + 1 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = ReprOptions.Default with { Precision = -1 });
+        Assert.That(new ReprOptions(Precision: ReprOptions.MaxPrecision).Precision, Is.EqualTo(ReprOptions.MaxPrecision));
+    }
+
+    [Test]
+    public void ReprOptions_NegativeEdgeItems_ThrowsArgumentOutOfRangeNamingIt()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _ = ReprOptions.Default with { EdgeItems = -1 });
+        Assert.That(e!.ParamName, Is.EqualTo("EdgeItems"));
+    }
+
+    [Test]
+    public void Repr_MaxPrecision_PrintsEveryDigit()
+    {
+        using Tensor t = torch.tensor(double.Epsilon);
+
+        string text = t.Repr(new ReprOptions(Precision: 1080));
+
+        // PyTorch 1.13 with set_printoptions(precision=1080): the exact value's digits, then zeros, and the suffix wrapped.
+        Assert.That(text, Does.StartWith("tensor(4.9406564584124654417656879286822137236505980"));
+        Assert.That(text, Does.EndWith("000000e-324,\n       dtype=torch.float64)"));
+    }
+
     [Test]
     public void ExpectedOn_ReproducesPyTorchSuffixesForEveryCpuCase()
     {
@@ -108,12 +189,10 @@ public class ReprTests
             Throws.InstanceOf<ArgumentOutOfRangeException>().With.Message.Contains("EdgeItems 0"));
     }
 
-    [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
-    public void Repr_ComplexTensor_ThrowsNotSupported(string device)
+    [Test]
+    public void DtypeName_QuantizedDtype_ThrowsNotSupported()
     {
-        using Tensor t = torch.ones(2, dtype: ScalarType.ComplexFloat32, device: DeviceCases.Device(device));
-
-        Assert.That(() => t.Repr(), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("ComplexFloat32"));
+        Assert.That(() => TensorRepr.DtypeName(ScalarType.QInt8), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("QInt8"));
     }
 
     [Test]

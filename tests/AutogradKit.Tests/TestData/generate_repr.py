@@ -26,8 +26,11 @@ DTYPES = {
     "int64": torch.int64, "int32": torch.int32, "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8,
     "bool": torch.bool,
 }
+# Kept apart so that the loops over DTYPES below (and their random streams) are as before complex was added.
+ALL_DTYPES = {**DTYPES, "complex64": torch.complex64, "complex128": torch.complex128}
 FLOATS = ["float64", "float32", "float16", "bfloat16"]
 INTS = ["int64", "int32", "int16", "int8", "uint8"]
+COMPLEX = ["complex64", "complex128"]
 
 # Capture what _str_intern hands to _add_suffixes.
 _captured = {}
@@ -48,6 +51,8 @@ VIEWS = {
     "step2": lambda t: t[::2],
     "narrow1": lambda t: t[1:],
     "expand3": lambda t: t.unsqueeze(0).expand(3, *t.shape),
+    "conj": lambda t: t.conj(),
+    "conj_imag": lambda t: t.conj().imag,
 }
 
 GRAD_FNS = {
@@ -68,7 +73,7 @@ def float_str(v):
 
 
 def build(dtype, shape, values=None, arange=None, randn=None):
-    dt = DTYPES[dtype]
+    dt = ALL_DTYPES[dtype]
     numel = math.prod(shape)
     if randn is not None:
         torch.manual_seed(randn["seed"])
@@ -76,7 +81,13 @@ def build(dtype, shape, values=None, arange=None, randn=None):
         return made[randn["pick"]].to(dt)
     if arange is not None:
         base = torch.arange(numel, dtype=torch.float64) * arange[1] + arange[0]
+        if dtype in COMPLEX:
+            # Complex aranges: the real part as above, the imaginary part minus half of it.
+            base = torch.complex(base, -base / 2)
         return base.reshape(shape).to(dt)
+    if dtype in COMPLEX:
+        pairs = [complex(float(re), float(im)) for re, im in values]
+        return torch.tensor(pairs, dtype=torch.complex128).reshape(shape).to(dt)
     if dtype == "bool":
         return torch.tensor(values, dtype=torch.bool).reshape(shape)
     if dtype in INTS:
@@ -88,6 +99,8 @@ def stored_values(t):
     flat = t.reshape(-1)
     if t.dtype == torch.bool:
         return [bool(v) for v in flat.tolist()]
+    if t.dtype.is_complex:
+        return [[float_str(v.real), float_str(v.imag)] for v in flat.to(torch.complex128).tolist()]
     if not t.dtype.is_floating_point:
         return [int(v) for v in flat.tolist()]
     return [float_str(v) for v in flat.double().tolist()]
@@ -400,8 +413,142 @@ for v in FORMAT_VALUES:
         formats.append({"value": float_str(v), "precision": p, "fixed": ("{:.%df}" % p).format(v),
                         "scientific": ("{:.%de}" % p).format(v)})
 
+# 18. Complex tensors (own random streams, so that the sections above keep their values).
+crng = random.Random(4321)
+cgen = torch.Generator().manual_seed(4321)
+
+
+def complex_values(n, scale=1.0):
+    re = (torch.randn(n, generator=cgen, dtype=torch.float64) * scale).tolist()
+    im = (torch.randn(n, generator=cgen, dtype=torch.float64) * scale).tolist()
+    return [[r, i] for r, i in zip(re, im)]
+
+
+NAN, INF = math.nan, math.inf
+COMPLEX_SETS = {
+    "issue": [[1, 2], [3, -4]], "integral": [[1, 2], [-3, 40], [0, 0]], "fraction": [[0.5, -1.25], [2.75, 3.5]],
+    "zero_imag": [[1.5, 0.0], [2.5, 0.0]], "neg_zero_imag": [[1.0, -0.0], [-2.0, -0.0], [0.5, 0.0]],
+    "neg_zero_real": [[-0.0, 1.0], [-0.0, -0.0]], "nan_parts": [[NAN, 1.0], [1.0, NAN], [NAN, NAN]],
+    "inf_parts": [[INF, -INF], [-INF, INF], [1.5, INF], [INF, 0.0]], "nan_inf": [[NAN, -INF], [INF, NAN]],
+    "sci_real": [[1e-6, 1.0], [1e5, 2.0]], "sci_imag": [[1.0, 1e-7], [2.0, 3e9]], "big": [[1.5e30, -2.5e-30]],
+    "wide_imag_only": [[1.0, 1e10], [2.0, -1.0]], "tiny": [[1.5e-7, 2.5e-7], [-3.5e-8, 4.5e-9]],
+    "mixed_signs": [[-1.5, -2.25], [3.125, -4.0], [-0.001, 100.5]],
+}
+for key, vals in COMPLEX_SETS.items():
+    for dtype in COMPLEX:
+        add(f"complex_{key}_{dtype}", dtype, [len(vals)], vals)
+for dtype in COMPLEX:
+    add(f"complex_scalar_{dtype}", dtype, [], [[1.0, 2.0]])
+    add(f"complex_scalar_neg_zero_imag_{dtype}", dtype, [], [[3.5, -0.0]])
+    add(f"complex_scalar_nan_{dtype}", dtype, [], [[NAN, -INF]])
+    add(f"complex_scalar_sci_{dtype}", dtype, [], [[1e-6, 12345.0]])
+    add(f"complex_matrix_{dtype}", dtype, [2, 3], complex_values(6))
+    add(f"complex_3d_{dtype}", dtype, [2, 2, 3], complex_values(12, 10.0))
+    add(f"complex_empty_{dtype}", dtype, [0], [])
+    add(f"complex_empty_2d_{dtype}", dtype, [2, 0], [])
+    add(f"complex_requires_grad_{dtype}", dtype, [2], [[1.0, 2.0], [3.0, -4.0]], requires_grad=True)
+    add(f"complex_grad_fn_mul_self_{dtype}", dtype, [2, 2], [[0.5, 1.0], [-1.5, 2.0], [2.0, -0.5], [3.25, 0.0]],
+        grad_fn="mul_self")
+    add(f"complex_grad_fn_sum_{dtype}", dtype, [3], [[0.5, 1.0], [-1.5, 2.0], [2.0, -0.5]], grad_fn="sum")
+    add(f"complex_summary_{dtype}", dtype, [2000], arange=[0.0, 0.5])
+    add(f"complex_summary_2d_{dtype}", dtype, [50, 40], arange=[-10.0, 0.25])
+    add(f"complex_summary_t10_e2_{dtype}", dtype, [4, 5, 6], arange=[0.0, 1.0], threshold=10, edgeitems=2)
+    add(f"complex_summary_sci_outside_edges_{dtype}", dtype, [30],
+        [[1e-9, 1e9] if 5 <= i < 25 else [float(i), 0.5] for i in range(30)], threshold=10, edgeitems=2)
+    add(f"complex_conj_{dtype}", dtype, [3], [[1.0, 2.0], [-3.5, -0.0], [0.0, 4.25]], view="conj")
+    add(f"complex_conj_imag_{dtype}", dtype, [3], [[1.0, 2.0], [-3.5, 0.0], [0.5, -0.25]], view="conj_imag")
+    add(f"complex_transpose_{dtype}", dtype, [2, 3], complex_values(6), view="transpose")
+    add(f"complex_step2_{dtype}", dtype, [9], complex_values(9), view="step2")
+    for sci in [True, False]:
+        add(f"complex_sci_{'on' if sci else 'off'}_{dtype}", dtype, [3], [[0.5, -1e-5], [12.0, 3.0], [1e6, 0.25]],
+            sci_mode=sci)
+        add(f"complex_sci_{'on' if sci else 'off'}_integral_{dtype}", dtype, [2], [[1.0, 2.0], [300.0, -4.0]],
+            sci_mode=sci)
+    for p in [0, 2, 6, 10, 15]:
+        add(f"complex_precision{p}_{dtype}", dtype, [3], complex_values(3, 100.0), precision=p)
+    for lw in [10, 30, 60]:
+        add(f"complex_wrap_lw{lw}_{dtype}", dtype, [12], arange=[0.0, 1.25], linewidth=lw)
+for i in range(40):
+    dtype = crng.choice(COMPLEX)
+    rank = crng.randint(0, 3)
+    shape = [crng.randint(1, 5) for _ in range(rank)]
+    n = math.prod(shape)
+    style = crng.choice(["normal", "wide", "integral", "special"])
+    if style == "normal":
+        vals = complex_values(n, 10.0 ** crng.randint(-2, 3))
+    elif style == "wide":
+        vals = [[r * 10.0 ** crng.randint(-6, 6), m * 10.0 ** crng.randint(-6, 6)] for r, m in complex_values(n)]
+    elif style == "integral":
+        vals = [[float(crng.randint(-500, 500)), float(crng.randint(-500, 500))] for _ in range(n)]
+    else:
+        pick = lambda: crng.choice([NAN, INF, -INF, 0.0, -0.0, crng.uniform(-5, 5)])
+        vals = [[pick(), pick()] for _ in range(n)]
+    options = dict(precision=crng.choice([0, 2, 4, 4, 8]), threshold=crng.choice([1000, 10, 30]),
+                   edgeitems=crng.choice([1, 2, 3]), linewidth=crng.choice([80, 40, 100]),
+                   sci_mode=crng.choice([None, None, True, False]))
+    add(f"complex_random_{i:03d}_{dtype}_{'x'.join(map(str, shape)) or 'scalar'}", dtype, shape, vals,
+        requires_grad=crng.random() < 0.2, **options)
+
+# 19. High precisions, where the last digit needs the exact binary value (the issue's 9243.450713863105).
+HIGH = [9243.450713863105, 9.007199254740993, 9.5, 0.9999999999999999, 123456789.123456789, 2.0 ** 53 + 2]
+HIGH += [v * 10.0 ** crng.randint(-30, 30) for v in (torch.rand(40, generator=cgen, dtype=torch.float64) * 9 + 1).tolist()]
+HIGH += [v * 10.0 ** crng.randint(-5, 5) for v in (torch.rand(40, generator=cgen, dtype=torch.float64) + 9).tolist()]
+for v in HIGH:
+    for p in [13, 14, 15, 16, 17, 20]:
+        formats.append({"value": float_str(v), "precision": p, "fixed": ("{:.%df}" % p).format(v),
+                        "scientific": ("{:.%de}" % p).format(v)})
+# The largest precisions anyone needs: every decimal of the smallest double and of 0.1.
+for v, p in [(5e-324, 1080), (0.1, 60), (1.7976931348623157e308, 20)]:
+    formats.append({"value": float_str(v), "precision": p, "fixed": ("{:.%df}" % p).format(v),
+                    "scientific": ("{:.%de}" % p).format(v)})
+add("precision15_sci_issue", "float64", [], [9243.450713863105], precision=15, sci_mode=True)
+add("precision15_sci_high_mantissas", "float64", [6], [9.007199254740993, 9.5, 9243.450713863105,
+    9.999999999999998, 9.123456789012345e-100, -9.87654321098765e200], precision=15, sci_mode=True)
+add("precision16_sci", "float64", [3], [9243.450713863105, 1.0 / 3.0, 2.0 ** 60], precision=16, sci_mode=True)
+add("precision17_fixed", "float64", [3], [0.1, 1.0 / 3.0, 9.999999999999998], precision=17)
+add("precision20_sci", "float64", [2], [0.1, 9.5], precision=20, sci_mode=True)
+
+# 20. Meta tensors: no data, so PyTorch prints "..." and the size.
+meta_cases = []
+for name, shape, dtype, grad in [("meta_1d", [3], "float32", None), ("meta_2d_float64", [2, 3], "float64", None),
+                                 ("meta_scalar_int64", [], "int64", None), ("meta_empty", [0], "float32", None),
+                                 ("meta_requires_grad", [3], "float32", "leaf"),
+                                 ("meta_grad_fn", [3], "float32", "mul2"), ("meta_complex64", [2], "complex64", None),
+                                 ("meta_bool_2d", [2, 2], "bool", None)]:
+    t = torch.empty(shape, dtype=ALL_DTYPES[dtype], device="meta")
+    if grad:
+        t.requires_grad_(True)
+    if grad == "mul2":
+        t = t * 2
+    torch.set_printoptions(profile="default", sci_mode=None)
+    meta_cases.append({"name": name, "dtype": dtype, "shape": shape, "grad": grad, "expected": repr(t)})
+
+# 21. A view made in no-grad or inference mode of [0.5, -1.5, 2.0, 3.25] * 1 (w requires grad), its first two
+# elements, whose base was then multiplied by 2 in place with grad mode on or off: PyTorch's grad_fn raises (the
+# message), and PyTorch 2.1 and later print grad_fn=<Invalid> in its repr (1.13 raises there too; the text is
+# composed with 1.13's own _add_suffixes).
+invalid_views = []
+for mode in ["no_grad", "inference"]:
+    for inplace_grad in [True, False]:
+        w = torch.tensor([0.5, -1.5, 2.0, 3.25], requires_grad=True)
+        b = w * 1
+        with (torch.no_grad() if mode == "no_grad" else torch.inference_mode()):
+            v = b[0:2]
+        with torch.set_grad_enabled(inplace_grad):
+            b.mul_(2)
+        try:
+            v.grad_fn
+            raise AssertionError("grad_fn did not raise")
+        except RuntimeError as e:
+            message = str(e)
+        torch.set_printoptions(profile="default", sci_mode=None)
+        body = repr(v.detach())[:-1]
+        invalid_views.append({"mode": mode, "inplace_grad": inplace_grad, "message": message,
+                              "expected": _orig_add_suffixes(body, ["grad_fn=<Invalid>"], 7, False)})
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "repr.json")
 with open(out, "w") as f:
-    json.dump({"generator": "generate_repr.py", "torch": torch.__version__, "cases": cases, "formats": formats}, f,
+    json.dump({"generator": "generate_repr.py", "torch": torch.__version__, "cases": cases, "formats": formats,
+               "meta": meta_cases, "invalid_views": invalid_views}, f,
               indent=1)
-print(f"{len(cases)} cases, {len(formats)} formats -> {out}")
+print(f"{len(cases)} cases, {len(formats)} formats, {len(meta_cases)} meta -> {out}")
