@@ -6,7 +6,7 @@ namespace AutogradKit.Tests.Tensors;
 public class TensorArgumentsTests
 {
     [Test]
-    public void LiveHandle_DisposedTensor_ThrowsObjectDisposedNamingTheArgument()
+    public void Live_DisposedTensor_ThrowsObjectDisposedNamingTheArgument()
     {
         // TorchSharp itself would say "Tensor invalid -- empty handle." (an InvalidOperationException that names
         // nothing): every member that takes a tensor, the functional API's calls of the user's f included, checks
@@ -14,7 +14,7 @@ public class TensorArgumentsTests
         var t = torch.ones(2);
         t.Dispose();
 
-        var e = Assert.Throws<ObjectDisposedException>(() => TensorArguments.LiveHandle(t, "inputs[0]"));
+        var e = Assert.Throws<ObjectDisposedException>(() => TensorArguments.Live(t, "inputs[0]"));
 
         Assert.That(e!.Message, Does.Contain("'inputs[0]'"));
     }
