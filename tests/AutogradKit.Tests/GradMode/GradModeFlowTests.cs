@@ -97,6 +97,17 @@ public class GradModeFlowTests
     }
 
     [Test]
+    public async Task NoGrad_NeverDisposedInAWorkItem_EndsWithTheWorkItem()
+    {
+        // A leaked scope stays in its flow only: when the work item ends, its pool thread gets its own mode back.
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() =>
+        {
+            _ = i % 2 == 0 ? Autograd.NoGrad() : Autograd.InferenceMode();
+        })));
+        await AssertThreadPoolHasGradOn();
+    }
+
+    [Test]
     public async Task TaskRun_InsideScope_InheritsItAndLeavesThePoolClean()
     {
         bool[] inside;
