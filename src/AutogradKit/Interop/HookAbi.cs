@@ -19,9 +19,6 @@ namespace AutogradKit;
 /// </remarks>
 internal static class HookAbi
 {
-    /// <summary>The libtorch this interop was written and verified against.</summary>
-    public const string VerifiedLibTorch = "libtorch 2.10.0 (TorchSharp 0.107.0), Linux x64, libstdc++";
-
     private static readonly Lazy<Exception?> Failure = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when hooks cannot work here.</summary>
@@ -33,23 +30,13 @@ internal static class HookAbi
         }
     }
 
-    private static Exception? VerifyOnFreshThread()
-    {
-        Exception? failure = null;
-        var thread = new Thread(() => failure = Verify(), maxStackSize: 1 << 20) { IsBackground = true, Name = "AutogradKit hook ABI check" };
-        using (ExecutionContext.SuppressFlow())
-        {
-            thread.Start();
-        }
-        thread.Join();
-        return failure;
-    }
+    private static Exception? VerifyOnFreshThread() => FirstUseCheck.Run(Verify, "AutogradKit hook ABI check");
 
     private static Exception? Verify()
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        if (!AbiFacts.IsVerifiedPlatform)
         {
-            return new PlatformNotSupportedException($"Tensor hooks call libtorch's C++ API directly and are supported only with {VerifiedLibTorch}.");
+            return new PlatformNotSupportedException($"Tensor hooks call libtorch's C++ API directly and are supported only with {AbiFacts.VerifiedOn}.");
         }
         try
         {
@@ -123,5 +110,5 @@ internal static class HookAbi
     }
 
     private static NotSupportedException Mismatch(string what, Exception? inner = null) =>
-        new($"Tensor hooks do not work with this libtorch: {what}. AutogradKit's hook interop was verified with {VerifiedLibTorch}.", inner);
+        new($"Tensor hooks do not work with this libtorch: {what}. AutogradKit's hook interop was verified with {AbiFacts.VerifiedOn}.", inner);
 }

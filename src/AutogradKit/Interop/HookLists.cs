@@ -25,22 +25,6 @@ internal readonly record struct HookList(IntPtr Address);
 /// </remarks>
 internal static unsafe class HookLists
 {
-    /// <summary>
-    /// Offset of <c>std::shared_ptr&lt;hooks_list&gt; cpp_hooks_list_</c> in <c>torch::autograd::AutogradMeta</c>;
-    /// from torch/csrc/autograd/variable.h (libtorch 2.10): vtable pointer (8), <c>std::string name_</c> (32),
-    /// <c>Variable grad_</c> (8), <c>std::shared_ptr&lt;Node&gt; grad_fn_</c> (16), <c>std::weak_ptr&lt;Node&gt;
-    /// grad_accumulator_</c> (16), <c>std::shared_ptr&lt;ForwardGrad&gt; fw_grad_</c> (16),
-    /// <c>std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt; hooks_</c> (24). A shared_ptr's first word is the
-    /// object's address.
-    /// </summary>
-    internal const int CppHooksListOffset = 120;
-
-    /// <summary>libstdc++ <c>std::vector</c>: <c>_M_start</c> at 0, <c>_M_finish</c> at 8 (bits/stl_vector.h).</summary>
-    internal const int VectorFinishOffset = 8;
-
-    /// <summary>Offset of <c>_M_manager</c> in a libstdc++ <c>std::function</c> (bits/std_function.h), after the 16-byte <c>_Any_data</c>.</summary>
-    internal const int ManagerOffset = 16;
-
     // 0: not checked yet, 1: checked and right, -1: checked and wrong (lists are never read).
     private static volatile int state;
 
@@ -65,7 +49,7 @@ internal static unsafe class HookLists
             return null;
         }
         byte* function = (byte*)(*(long*)list.Address) + (index * sizeof(StdFunction));
-        return *(IntPtr*)(function + ManagerOffset) == StdFunctionHooks.ManagerAddress ? *(long*)function : null;
+        return *(IntPtr*)(function + AbiFacts.StdFunction.ManagerOffset) == StdFunctionHooks.ManagerAddress ? *(long*)function : null;
     }
 
     /// <summary>The raw <c>cpp_hooks_list_</c> word of a tensor that has autograd metadata, for the first-use check (0: no list).</summary>
@@ -73,7 +57,7 @@ internal static unsafe class HookLists
     {
         IntPtr meta = NativeMethods.Autograd_get_autograd_meta(t.Handle);
         GC.KeepAlive(t);
-        return meta == IntPtr.Zero ? IntPtr.Zero : *(IntPtr*)((byte*)meta + CppHooksListOffset);
+        return meta == IntPtr.Zero ? IntPtr.Zero : *(IntPtr*)((byte*)meta + AbiFacts.AutogradMeta.CppHooksListOffset);
     }
 
     /// <summary>
@@ -89,7 +73,7 @@ internal static unsafe class HookLists
         if (wordBefore != IntPtr.Zero || word == IntPtr.Zero || copiedTo == IntPtr.Zero)
         {
             // Not the field that registering the first hook creates: never dereference it.
-            wrong = $"the word at AutogradMeta+{CppHooksListOffset} was 0x{wordBefore:x} before the first hook and 0x{word:x} after";
+            wrong = $"the word at AutogradMeta+{AbiFacts.AutogradMeta.CppHooksListOffset} was 0x{wordBefore:x} before the first hook and 0x{word:x} after";
         }
         else if (*(IntPtr*)word != copiedTo)
         {

@@ -159,14 +159,7 @@ internal static unsafe class NativeGrad
         }
     }
 
-    private static Compiled VerifyOnFreshThread()
-    {
-        Compiled? compiled = null;
-        var thread = new Thread(() => compiled = Verify()) { IsBackground = true, Name = "AutogradKit grad first-use check" };
-        thread.Start();
-        thread.Join();
-        return compiled!;
-    }
+    private static Compiled VerifyOnFreshThread() => FirstUseCheck.Run(Verify, "AutogradKit grad first-use check");
 
     /// <summary>Compiles the script and checks, twice, that it returns libtorch's gradients and None for an unused input.</summary>
     private static Compiled Verify()

@@ -10,7 +10,7 @@ internal static partial class NativeMethods
     /// TorchSharp's CATCH: a libtorch error is left for <see cref="TakeNativeError"/>, never thrown
     /// across the boundary (unlike <c>THSAutograd_grad</c>, which aborts the process).
     /// </summary>
-    [DllImport("LibTorchSharp", EntryPoint = "THSAutograd_backward")]
+    [DllImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_backward")]
     internal static extern unsafe void THSAutograd_backward(
         IntPtr* tensors, long tLength,
         IntPtr* gradTensors, long gtLength,
@@ -19,6 +19,6 @@ internal static partial class NativeMethods
         IntPtr* inputs, long iLength);
 
     /// <summary><c>tensor->backward()</c> inside TorchSharp's CATCH: the scalar backward that frees the graph.</summary>
-    [DllImport("LibTorchSharp", EntryPoint = "THSTensor_backward")]
+    [DllImport(Libraries.TorchSharp, EntryPoint = "THSTensor_backward")]
     internal static extern void THSTensor_backward(IntPtr tensor);
 }

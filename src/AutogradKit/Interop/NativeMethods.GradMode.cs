@@ -16,40 +16,40 @@ internal static partial class NativeMethods
 {
     /// <summary><c>GradMode::is_enabled()</c>: this thread's grad mode.</summary>
     [SuppressGCTransition]
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_isGradEnabled")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_isGradEnabled")]
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool THSAutograd_isGradEnabled();
 
     /// <summary><c>GradMode::set_enabled(enabled)</c> on this thread.</summary>
     [SuppressGCTransition]
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_setGrad")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_setGrad")]
     internal static partial void THSAutograd_setGrad([MarshalAs(UnmanagedType.U1)] bool enabled);
 
     /// <summary><c>InferenceMode::is_enabled()</c>: this thread's inference mode.</summary>
     [SuppressGCTransition]
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_isInferenceModeEnabled")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_isInferenceModeEnabled")]
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool THSAutograd_isInferenceModeEnabled();
 
     /// <summary><c>new c10::InferenceMode(mode)</c>: a heap RAII guard; delete it on the thread that made it.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_getInferenceModeGuard")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_getInferenceModeGuard")]
     internal static partial IntPtr THSAutograd_getInferenceModeGuard([MarshalAs(UnmanagedType.U1)] bool mode);
 
     /// <summary>Deletes the guard, restoring the thread's previous autograd state.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_deleteInferenceModeGuard")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_deleteInferenceModeGuard")]
     internal static partial void THSAutograd_deleteInferenceModeGuard(IntPtr guard);
 
     /// <summary><c>AnomalyMode::is_enabled()</c> (process-wide in libtorch).</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_isAnomalyEnabled")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_isAnomalyEnabled")]
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool THSAutograd_isAnomalyEnabled();
 
     /// <summary><c>AnomalyMode::should_check_nan()</c>.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_shouldCheckNaN")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_shouldCheckNaN")]
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool THSAutograd_shouldCheckNaN();
 
     /// <summary><c>AnomalyMode::set_enabled(enabled, checkNan)</c>.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSAutograd_setAnomaly")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSAutograd_setAnomaly")]
     internal static partial void THSAutograd_setAnomaly([MarshalAs(UnmanagedType.U1)] bool enabled, [MarshalAs(UnmanagedType.U1)] bool checkNan);
 }

@@ -13,14 +13,14 @@ internal static partial class NativeMethods
     /// <c>const std::shared_ptr&lt;Node&gt;&amp; at::TensorBase::grad_fn() const</c>: the address of the tensor's
     /// <c>shared_ptr</c> to its node ({Node*, control block*}), both null for a leaf.
     /// </summary>
-    [LibraryImport("torch_cpu", EntryPoint = "_ZNK2at10TensorBase7grad_fnEv")]
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZNK2at10TensorBase7grad_fnEv")]
     internal static partial IntPtr TensorBase_grad_fn(IntPtr tensor);
 
     /// <summary>
     /// <c>bool at::TensorBase::is_view() const</c>: whether the tensor is a differentiable (backward) view. Cannot
     /// throw for a defined tensor (<c>VariableHooks::is_view</c> only reads the autograd meta).
     /// </summary>
-    [LibraryImport("torch_cpu", EntryPoint = "_ZNK2at10TensorBase7is_viewEv")]
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZNK2at10TensorBase7is_viewEv")]
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool TensorBase_is_view(IntPtr tensor);
 
@@ -28,14 +28,14 @@ internal static partial class NativeMethods
     /// TorchSharp's <c>tensor.unsqueeze(dim)</c>, which catches C++ exceptions (null and a pending error then); used
     /// by <see cref="NativeGraph.CheckGradFnReadable(TorchSharp.torch.Tensor)"/> as a probe that runs an autograd kernel on the tensor.
     /// </summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_unsqueeze")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTensor_unsqueeze")]
     internal static partial IntPtr THSTensor_unsqueeze_ForGradFnProbe(IntPtr tensor, long dim);
 
     /// <summary>
     /// The base <c>std::string torch::autograd::Node::name() const</c> (the demangled C++ type name). The
     /// string comes back through the hidden first (sret) argument: a 32-byte buffer the caller owns.
     /// </summary>
-    [LibraryImport("torch_cpu", EntryPoint = "_ZNK5torch8autograd4Node4nameB5cxx11Ev")]
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZNK5torch8autograd4Node4nameB5cxx11Ev")]
     internal static partial void Node_name(IntPtr result, IntPtr node);
 
     /// <summary>The mangled name of <c>_Sp_counted_ptr_inplace&lt;AccumulateGrad, …&gt;::_M_dispose</c>, to check the vtable slots.</summary>

@@ -16,17 +16,17 @@ internal static unsafe partial class NativeMethods
     /// 32-byte libstdc++ <c>std::function</c> passed by value (Itanium ABI: the caller destroys it after the call).
     /// Returns the hook's index in the tensor's C++ hook list.
     /// </summary>
-    [LibraryImport("torch_cpu", EntryPoint = "_ZNK2at10TensorBase14_register_hookESt8functionIFS0_RKS0_EE")]
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZNK2at10TensorBase14_register_hookESt8functionIFS0_RKS0_EE")]
     internal static partial uint TensorBase_register_hook(IntPtr self, StdFunction* hook);
 
     /// <summary>TorchSharp's <c>tensor->unsqueeze(dim)</c> as a new owning handle; null (with TorchSharp's last error set) on failure.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_unsqueeze")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTensor_unsqueeze")]
     internal static partial IntPtr THSTensor_unsqueeze(IntPtr tensor, long dim);
 
     /// <summary>
     /// <c>torch::autograd::AutogradMeta* torch::autograd::impl::get_autograd_meta(const at::TensorBase&amp;)</c>: the
     /// tensor's autograd metadata, null when it has none. Reads a field; never throws.
     /// </summary>
-    [LibraryImport("torch_cpu", EntryPoint = "_ZN5torch8autograd4impl17get_autograd_metaERKN2at10TensorBaseE")]
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd4impl17get_autograd_metaERKN2at10TensorBaseE")]
     internal static partial IntPtr Autograd_get_autograd_meta(IntPtr tensor);
 }

@@ -5,7 +5,7 @@ namespace AutogradKit;
 
 internal static partial class NativeMethods
 {
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_data")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTensor_data")]
     private static partial IntPtr THSTensor_data_ForRepr(IntPtr tensor);
 
     /// <summary>

@@ -15,18 +15,6 @@ namespace AutogradKit;
 /// the reads only touch nodes the caller holds a <see cref="SharedNodeRef"/> to.</remarks>
 internal static unsafe class NodeLayout
 {
-    /// <summary>Offset of <c>std::vector&lt;Edge&gt; next_edges_</c> ({begin, end, capacity}) in a Node.</summary>
-    internal const int NextEdgesOffset = 96;
-
-    /// <summary>sizeof(Edge): <c>shared_ptr&lt;Node&gt; function</c> (16 bytes), then <c>uint32_t input_nr</c>.</summary>
-    internal const int EdgeSize = 24;
-
-    /// <summary>Offset of <c>input_nr</c> in an Edge.</summary>
-    internal const int InputNrOffset = 16;
-
-    /// <summary>How far into an AccumulateGrad the first-use check looks for its <c>variable</c>.</summary>
-    private const int VariableSearchLimit = 1024;
-
     private static readonly Lazy<Layout> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private sealed record Layout(int VariableOffset, Exception? Failure);
@@ -64,11 +52,11 @@ internal static unsafe class NodeLayout
     internal static string QualifiedName(IntPtr node)
     {
         // libstdc++'s std::string: {char* data, size_t length, char local_buffer[16]}.
-        byte* result = stackalloc byte[32];
-        new Span<byte>(result, 32).Clear();
+        byte* result = stackalloc byte[AbiFacts.StdString.Size];
+        new Span<byte>(result, AbiFacts.StdString.Size).Clear();
         NativeMethods.Node_name((IntPtr)result, node);
         IntPtr data = *(IntPtr*)result;
-        long length = *(long*)(result + 8);
+        long length = *(long*)(result + AbiFacts.StdString.LengthOffset);
         try
         {
             if (data == IntPtr.Zero || length < 0 || length > 1 << 16)
@@ -79,7 +67,7 @@ internal static unsafe class NodeLayout
         }
         finally
         {
-            if (data != IntPtr.Zero && data != (IntPtr)(result + 16))
+            if (data != IntPtr.Zero && data != (IntPtr)(result + AbiFacts.StdString.LocalBufferOffset))
             {
                 NativeMethods.OperatorDelete(data);
             }
@@ -136,13 +124,13 @@ internal static unsafe class NodeLayout
     /// </summary>
     internal static (IntPtr Function, int InputNr)[] NextEdgeAddresses(IntPtr node)
     {
-        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
-        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + IntPtr.Size);
-        var edges = new (IntPtr, int)[((long)end - (long)begin) / EdgeSize];
+        IntPtr begin = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset + IntPtr.Size);
+        var edges = new (IntPtr, int)[((long)end - (long)begin) / AbiFacts.Node.EdgeSize];
         for (int i = 0; i < edges.Length; i++)
         {
-            IntPtr edge = begin + i * EdgeSize;
-            edges[i] = (*(IntPtr*)edge, (int)*(uint*)(edge + InputNrOffset));
+            IntPtr edge = begin + i * AbiFacts.Node.EdgeSize;
+            edges[i] = (*(IntPtr*)edge, (int)*(uint*)(edge + AbiFacts.Node.InputNrOffset));
         }
         return edges;
     }
@@ -153,13 +141,13 @@ internal static unsafe class NodeLayout
     /// </summary>
     internal static (NodeRef Function, int InputNr)[] NextEdgeRefs(IntPtr node)
     {
-        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
-        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + IntPtr.Size);
-        var edges = new (NodeRef, int)[((long)end - (long)begin) / EdgeSize];
+        IntPtr begin = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset + IntPtr.Size);
+        var edges = new (NodeRef, int)[((long)end - (long)begin) / AbiFacts.Node.EdgeSize];
         for (int i = 0; i < edges.Length; i++)
         {
-            IntPtr edge = begin + i * EdgeSize;
-            edges[i] = (new NodeRef(*(IntPtr*)edge), (int)*(uint*)(edge + InputNrOffset));
+            IntPtr edge = begin + i * AbiFacts.Node.EdgeSize;
+            edges[i] = (new NodeRef(*(IntPtr*)edge), (int)*(uint*)(edge + AbiFacts.Node.InputNrOffset));
         }
         return edges;
     }
@@ -174,23 +162,14 @@ internal static unsafe class NodeLayout
         $"AutogradKit's GradFn reads libtorch's autograd graph through its C++ layout, verified for libtorch 2.10 " +
         $"with libstdc++ on Linux x64; this libtorch ({torch.__version__}) does not match: {what}");
 
-    private static Layout VerifyOnFreshThread()
-    {
-        Layout? layout = null;
-        // Grad mode and inference mode are per thread: a fresh thread builds the check graph whatever the
-        // caller's scopes say.
-        var thread = new Thread(() => layout = VerifyOrFailure(), maxStackSize: 1 << 20) { IsBackground = true, Name = "AutogradKit layout check" };
-        thread.Start();
-        thread.Join();
-        return layout!;
-    }
+    private static Layout VerifyOnFreshThread() => FirstUseCheck.Run(VerifyOrFailure, "AutogradKit layout check");
 
     private static Layout VerifyOrFailure()
     {
         try
         {
             LibTorchLoader.EnsureLoaded();
-            if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+            if (!AbiFacts.IsVerifiedPlatform)
             {
                 return new Layout(0, new NotSupportedException(
                     $"GradFn reads libtorch's C++ autograd graph, which AutogradKit supports on Linux x64 only (this is {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}; libtorch {torch.__version__})."));
@@ -229,7 +208,7 @@ internal static unsafe class NodeLayout
         IntPtr addShared = NativeMethods.TensorBase_grad_fn(sum.Handle);
         Check(addShared != IntPtr.Zero, "grad_fn() returned no shared_ptr.");
         IntPtr add = *(IntPtr*)addShared;
-        IntPtr addControl = *(IntPtr*)(addShared + 8);
+        IntPtr addControl = *(IntPtr*)(addShared + AbiFacts.SharedPtr.ControlOffset);
         Check(add != IntPtr.Zero && addControl != IntPtr.Zero && add % 8 == 0 && addControl % 8 == 0, "a + b has no aligned grad_fn node.");
         Check(QualifiedName(add) == "torch::autograd::generated::AddBackward0", $"Node::name() of a + b is '{QualifiedName(add)}', not AddBackward0.");
 
@@ -251,13 +230,13 @@ internal static unsafe class NodeLayout
 
         // The control block of AccumulateGrad is make_shared's _Sp_counted_ptr_inplace: its vtable's
         // dispose/destroy slots must be that class's exported _M_dispose/_M_destroy.
-        IntPtr torchCpu = NativeLibrary.Load("torch_cpu", typeof(NodeLayout).Assembly, null);
+        IntPtr torchCpu = NativeLibrary.Load(Libraries.TorchCpu, typeof(NodeLayout).Assembly, null);
         IntPtr dispose = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDispose);
         IntPtr destroy = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDestroy);
-        IntPtr firstEdgeControl = *(IntPtr*)(*(IntPtr*)(add + NextEdgesOffset) + IntPtr.Size);
+        IntPtr firstEdgeControl = *(IntPtr*)(*(IntPtr*)(add + AbiFacts.Node.NextEdgesOffset) + IntPtr.Size);
         Check(firstEdgeControl != IntPtr.Zero && firstEdgeControl % 8 == 0, "an edge of a + b has no aligned shared_ptr control block.");
         IntPtr* vtable = *(IntPtr**)firstEdgeControl;
-        Check(vtable[SharedNodeRef.DisposeSlot] == dispose && vtable[SharedNodeRef.DestroySlot] == destroy,
+        Check(vtable[AbiFacts.SharedPtr.DisposeSlot] == dispose && vtable[AbiFacts.SharedPtr.DestroySlot] == destroy,
             "the shared_ptr control block's vtable does not have _M_dispose and _M_destroy in slots 2 and 3.");
 
         // AccumulateGrad::variable: the first pointer-sized slot after next_edges_ that holds a's TensorImpl,
@@ -265,7 +244,7 @@ internal static unsafe class NodeLayout
         IntPtr implA = TensorImpl(a.Handle);
         IntPtr implB = TensorImpl(b.Handle);
         int offset = -1;
-        for (int o = NextEdgesOffset + 3 * IntPtr.Size; o < VariableSearchLimit; o += IntPtr.Size)
+        for (int o = AbiFacts.Node.NextEdgesOffset + 3 * IntPtr.Size; o < AbiFacts.Node.VariableSearchLimit; o += IntPtr.Size)
         {
             if (*(IntPtr*)(first + o) == implA)
             {
@@ -287,8 +266,8 @@ internal static unsafe class NodeLayout
         Check(QualifiedName(mul) == "torch::autograd::generated::MulBackward0", "rows[1] * rows[0] is not MulBackward0.");
         (IntPtr u1, IntPtr u0) = EdgePair(mul, "rows[1] * rows[0]");
         Check(u1 != IntPtr.Zero && u1 == u0 && QualifiedName(u1) == "torch::autograd::generated::UnbindBackward0", "rows[1] * rows[0] does not lead to UnbindBackward0 twice.");
-        Check(*(uint*)(*(IntPtr*)(mul + NextEdgesOffset) + InputNrOffset) == 1
-              && *(uint*)(*(IntPtr*)(mul + NextEdgesOffset) + EdgeSize + InputNrOffset) == 0, "unbind's input_nr are not 1, 0.");
+        Check(*(uint*)(*(IntPtr*)(mul + AbiFacts.Node.NextEdgesOffset) + AbiFacts.Node.InputNrOffset) == 1
+              && *(uint*)(*(IntPtr*)(mul + AbiFacts.Node.NextEdgesOffset) + AbiFacts.Node.EdgeSize + AbiFacts.Node.InputNrOffset) == 0, "unbind's input_nr are not 1, 0.");
 
         // An edge to nothing: the operand that does not require grad.
         Tensor plain = a + torch.ones(2);
@@ -301,13 +280,13 @@ internal static unsafe class NodeLayout
     /// <summary>The two functions of a node that must have exactly two edges, checked before any dereference.</summary>
     private static (IntPtr, IntPtr) EdgePair(IntPtr node, string what)
     {
-        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
-        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + 8);
-        IntPtr capacity = *(IntPtr*)(node + NextEdgesOffset + 16);
-        Check(begin != IntPtr.Zero && begin % 8 == 0 && (long)end - (long)begin == 2 * EdgeSize && (long)capacity >= (long)end,
-            $"the next_edges_ vector of {what} is not at offset {NextEdgesOffset} with two {EdgeSize}-byte edges.");
+        IntPtr begin = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset + AbiFacts.Vector.FinishOffset);
+        IntPtr capacity = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset + AbiFacts.Vector.CapacityOffset);
+        Check(begin != IntPtr.Zero && begin % 8 == 0 && (long)end - (long)begin == 2 * AbiFacts.Node.EdgeSize && (long)capacity >= (long)end,
+            $"the next_edges_ vector of {what} is not at offset {AbiFacts.Node.NextEdgesOffset} with two {AbiFacts.Node.EdgeSize}-byte edges.");
         IntPtr f0 = *(IntPtr*)begin;
-        IntPtr f1 = *(IntPtr*)(begin + EdgeSize);
+        IntPtr f1 = *(IntPtr*)(begin + AbiFacts.Node.EdgeSize);
         Check(f0 % 8 == 0 && f1 % 8 == 0, $"the edges of {what} do not hold aligned node pointers.");
         return (f0, f1);
     }

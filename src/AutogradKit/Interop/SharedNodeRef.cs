@@ -16,11 +16,6 @@ namespace AutogradKit;
 /// </remarks>
 internal sealed unsafe class SharedNodeRef : SafeHandle
 {
-    internal const int UseCountOffset = 8;
-    internal const int WeakCountOffset = 12;
-    internal const int DisposeSlot = 2;
-    internal const int DestroySlot = 3;
-
     private SharedNodeRef(IntPtr node, IntPtr control) : base(IntPtr.Zero, ownsHandle: true)
     {
         Node = node;
@@ -51,12 +46,12 @@ internal sealed unsafe class SharedNodeRef : SafeHandle
         }
         // The shared_ptr we copy from holds a reference, so the count is above zero: a plain atomic
         // increment is libstdc++'s own _M_add_ref_copy.
-        Interlocked.Increment(ref *(int*)(control + UseCountOffset));
+        Interlocked.Increment(ref *(int*)(control + AbiFacts.SharedPtr.UseCountOffset));
         return new SharedNodeRef(node, control);
     }
 
     /// <summary>The control block's current use count (for the first-use check and tests).</summary>
-    internal static int UseCount(IntPtr control) => Volatile.Read(ref *(int*)(control + UseCountOffset));
+    internal static int UseCount(IntPtr control) => Volatile.Read(ref *(int*)(control + AbiFacts.SharedPtr.UseCountOffset));
 
     /// <summary>The control block's address.</summary>
     internal IntPtr Control => handle;
@@ -65,13 +60,13 @@ internal sealed unsafe class SharedNodeRef : SafeHandle
     protected override bool ReleaseHandle()
     {
         IntPtr control = handle;
-        if (Interlocked.Decrement(ref *(int*)(control + UseCountOffset)) == 0)
+        if (Interlocked.Decrement(ref *(int*)(control + AbiFacts.SharedPtr.UseCountOffset)) == 0)
         {
             IntPtr* vtable = *(IntPtr**)control;
-            ((delegate* unmanaged<IntPtr, void>)vtable[DisposeSlot])(control);
-            if (Interlocked.Decrement(ref *(int*)(control + WeakCountOffset)) == 0)
+            ((delegate* unmanaged<IntPtr, void>)vtable[AbiFacts.SharedPtr.DisposeSlot])(control);
+            if (Interlocked.Decrement(ref *(int*)(control + AbiFacts.SharedPtr.WeakCountOffset)) == 0)
             {
-                ((delegate* unmanaged<IntPtr, void>)vtable[DestroySlot])(control);
+                ((delegate* unmanaged<IntPtr, void>)vtable[AbiFacts.SharedPtr.DestroySlot])(control);
             }
         }
         return true;

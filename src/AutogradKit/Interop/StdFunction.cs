@@ -10,7 +10,7 @@ namespace AutogradKit;
 /// <c>_Any_data _M_functor</c> (16 bytes; here the first word is an id into <see cref="HookTable"/>),
 /// <c>_Manager_type _M_manager</c>, <c>_Invoker_type _M_invoker</c>. An empty function has a null manager.
 /// </summary>
-[StructLayout(LayoutKind.Sequential, Size = 32)]
+[StructLayout(LayoutKind.Sequential, Size = AbiFacts.StdFunction.Size)]
 internal struct StdFunction
 {
     /// <summary>First word of <c>_M_functor</c>: the <see cref="HookTable"/> id.</summary>
@@ -33,12 +33,6 @@ internal struct StdFunction
 /// <remarks>Thread-safe: libtorch calls them on any autograd worker thread, and destroys copies on whatever thread frees a tensor or a graph node (the finalizer thread included).</remarks>
 internal static unsafe class StdFunctionHooks
 {
-    // libstdc++'s _Manager_operation.
-    private const int GetTypeInfo = 0;
-    private const int GetFunctorPointer = 1;
-    private const int CloneFunctor = 2;
-    private const int DestroyFunctor = 3;
-
     private static readonly Lazy<IntPtr> UndefinedImpl = new(ResolveUndefinedTensorImpl, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static int typeInfoRequests;
@@ -79,7 +73,7 @@ internal static unsafe class StdFunctionHooks
         if (function->Manager != IntPtr.Zero)
         {
             var manager = (delegate* unmanaged<long*, long*, int, byte>)function->Manager;
-            manager(&function->FunctorId, &function->FunctorId, DestroyFunctor);
+            manager(&function->FunctorId, &function->FunctorId, AbiFacts.StdFunction.DestroyFunctor);
             function->Manager = IntPtr.Zero;
             function->Invoker = IntPtr.Zero;
         }
@@ -92,21 +86,21 @@ internal static unsafe class StdFunctionHooks
         {
             switch (operation)
             {
-                case GetTypeInfo:
+                case AbiFacts.StdFunction.GetTypeInfo:
                     // No RTTI for a managed functor: target_type() would see null, and libtorch never asks.
                     *(IntPtr*)dest = IntPtr.Zero;
                     Interlocked.Increment(ref typeInfoRequests);
                     break;
-                case GetFunctorPointer:
+                case AbiFacts.StdFunction.GetFunctorPointer:
                     *(IntPtr*)dest = (IntPtr)source;
                     break;
-                case CloneFunctor:
+                case AbiFacts.StdFunction.CloneFunctor:
                     dest[0] = source[0];
                     dest[1] = 0;
                     lastCloneDestination = (IntPtr)dest;
                     HookTable.AddReference(source[0]);
                     break;
-                case DestroyFunctor:
+                case AbiFacts.StdFunction.DestroyFunctor:
                     HookTable.Release(dest[0]);
                     break;
             }
@@ -204,7 +198,7 @@ internal static unsafe class StdFunctionHooks
 
     private static IntPtr ResolveUndefinedTensorImpl()
     {
-        IntPtr c10 = NativeLibrary.Load("c10", typeof(StdFunctionHooks).Assembly, null);
+        IntPtr c10 = NativeLibrary.Load(Libraries.C10, typeof(StdFunctionHooks).Assembly, null);
         return NativeLibrary.GetExport(c10, "_ZN3c1019UndefinedTensorImpl10_singletonE");
     }
 }

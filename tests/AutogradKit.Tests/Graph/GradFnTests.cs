@@ -140,7 +140,7 @@ public class NodeLayoutTests
     {
         NodeLayout.Ensure();
         TestContext.Out.WriteLine($"AccumulateGrad variable offset: {NodeLayout.AccumulateGradVariableOffset}");
-        Assert.That(NodeLayout.AccumulateGradVariableOffset, Is.GreaterThan(NodeLayout.NextEdgesOffset));
+        Assert.That(NodeLayout.AccumulateGradVariableOffset, Is.GreaterThan(AbiFacts.Node.NextEdgesOffset));
     }
 
     [TestCase("torch::autograd::generated::AddBackward0", "AddBackward0")]

@@ -1,0 +1,131 @@
+namespace AutogradKit;
+
+/// <summary>
+/// Every fact about libtorch's and the C++ runtime's binary layout that AutogradKit relies on, in one place, each with
+/// the header it comes from. They hold for the platform in <see cref="VerifiedOn"/> only: each is checked at first use
+/// against an object whose answer is known (the check that covers it is named), and code that depends on one fails
+/// with <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> instead of reading memory
+/// that was not verified. docs/interop.md says how to re-derive them when libtorch changes.
+/// </summary>
+/// <remarks>Constants only; thread-safe.</remarks>
+internal static class AbiFacts
+{
+    /// <summary>The libtorch, C++ runtime and platform these facts were read from and checked on.</summary>
+    public const string VerifiedOn = "libtorch 2.10.0 (TorchSharp 0.107.0), Linux x64, libstdc++ (Itanium C++ ABI)";
+
+    /// <summary>Whether this process runs on the platform of <see cref="VerifiedOn"/>; the first-use checks still decide for the libtorch.</summary>
+    public static bool IsVerifiedPlatform =>
+        OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
+
+    /// <summary>libstdc++'s <c>std::string</c> (bits/basic_string.h): <c>_M_p</c>, <c>_M_string_length</c>, a 16-byte local buffer.</summary>
+    /// <remarks>Checked by <see cref="NodeLayout"/> (a node's name read through <c>Node::name()</c>).</remarks>
+    internal static class StdString
+    {
+        /// <summary><c>sizeof(std::string)</c>.</summary>
+        public const int Size = 32;
+
+        /// <summary>Offset of <c>_M_string_length</c>.</summary>
+        public const int LengthOffset = 8;
+
+        /// <summary>Offset of the local (small-string) buffer, which <c>_M_p</c> points at for short strings.</summary>
+        public const int LocalBufferOffset = 16;
+
+        /// <summary>Capacity of the local buffer, without the terminating NUL.</summary>
+        public const int LocalCapacity = 15;
+    }
+
+    /// <summary>
+    /// libstdc++'s <c>std::shared_ptr&lt;T&gt;</c> ({T*, control block*}) and its control block
+    /// <c>_Sp_counted_base&lt;_S_atomic&gt;</c> (bits/shared_ptr_base.h).
+    /// </summary>
+    /// <remarks>Checked by <see cref="NodeLayout"/> against a node whose counts are known.</remarks>
+    internal static class SharedPtr
+    {
+        /// <summary>Offset of the control block pointer in a <c>shared_ptr</c>.</summary>
+        public const int ControlOffset = 8;
+
+        /// <summary>Offset of <c>int _M_use_count</c> in the control block.</summary>
+        public const int UseCountOffset = 8;
+
+        /// <summary>Offset of <c>int _M_weak_count</c> in the control block.</summary>
+        public const int WeakCountOffset = 12;
+
+        /// <summary>Control block vtable slot of <c>_M_dispose()</c> (after the complete and deleting destructors).</summary>
+        public const int DisposeSlot = 2;
+
+        /// <summary>Control block vtable slot of <c>_M_destroy()</c>.</summary>
+        public const int DestroySlot = 3;
+    }
+
+    /// <summary>libstdc++'s <c>std::vector&lt;T&gt;</c> (bits/stl_vector.h): <c>_M_start</c>, <c>_M_finish</c>, <c>_M_end_of_storage</c>.</summary>
+    internal static class Vector
+    {
+        /// <summary>Offset of <c>_M_finish</c>.</summary>
+        public const int FinishOffset = 8;
+
+        /// <summary>Offset of <c>_M_end_of_storage</c>.</summary>
+        public const int CapacityOffset = 16;
+    }
+
+    /// <summary>
+    /// libstdc++'s <c>std::function&lt;R(Args…)&gt;</c> (bits/std_function.h): <c>_Any_data _M_functor</c> (16 bytes),
+    /// <c>_M_manager</c>, <c>_M_invoker</c>. An empty function has a null manager.
+    /// </summary>
+    /// <remarks>Checked by <see cref="HookAbi"/> (a hook registered, copied, called and destroyed by libtorch).</remarks>
+    internal static class StdFunction
+    {
+        /// <summary><c>sizeof(std::function)</c>.</summary>
+        public const int Size = 32;
+
+        /// <summary>Offset of <c>_M_manager</c>.</summary>
+        public const int ManagerOffset = 16;
+
+        /// <summary><c>_Manager_operation::__get_type_info</c>.</summary>
+        public const int GetTypeInfo = 0;
+
+        /// <summary><c>_Manager_operation::__get_functor_ptr</c>.</summary>
+        public const int GetFunctorPointer = 1;
+
+        /// <summary><c>_Manager_operation::__clone_functor</c>.</summary>
+        public const int CloneFunctor = 2;
+
+        /// <summary><c>_Manager_operation::__destroy_functor</c>.</summary>
+        public const int DestroyFunctor = 3;
+    }
+
+    /// <summary><c>torch::autograd::Node</c> (torch/csrc/autograd/function.h) and <c>Edge</c> (edge.h).</summary>
+    /// <remarks>Checked by <see cref="NodeLayout"/> on the graphs of <c>a + b</c> and <c>unbind</c>.</remarks>
+    internal static class Node
+    {
+        /// <summary>
+        /// Offset of <c>edge_list next_edges_</c>: after the vtable pointer, <c>enable_shared_from_this</c>'s weak_ptr,
+        /// <c>sequence_nr_</c>, <c>topological_nr_</c>, <c>has_parent_</c>, <c>thread_id_</c> and <c>std::mutex mutex_</c>.
+        /// </summary>
+        public const int NextEdgesOffset = 96;
+
+        /// <summary><c>sizeof(Edge)</c>: <c>std::shared_ptr&lt;Node&gt; function</c> (16 bytes), then <c>uint32_t input_nr</c>, padded.</summary>
+        public const int EdgeSize = 24;
+
+        /// <summary>Offset of <c>input_nr</c> in an <c>Edge</c>.</summary>
+        public const int InputNrOffset = 16;
+
+        /// <summary>
+        /// How far into an <c>AccumulateGrad</c> (torch/csrc/autograd/functions/accumulate_grad.h) the first-use check
+        /// searches for <c>Variable variable</c>, whose offset it then uses.
+        /// </summary>
+        public const int VariableSearchLimit = 1024;
+    }
+
+    /// <summary><c>torch::autograd::AutogradMeta</c> (torch/csrc/autograd/variable.h).</summary>
+    /// <remarks>Checked by <see cref="HookLists"/>: the word must change from null to the list libtorch copied the check's hook into.</remarks>
+    internal static class AutogradMeta
+    {
+        /// <summary>
+        /// Offset of <c>std::shared_ptr&lt;hooks_list&gt; cpp_hooks_list_</c>: vtable pointer (8), <c>std::string name_</c>
+        /// (32), <c>Variable grad_</c> (8), <c>std::shared_ptr&lt;Node&gt; grad_fn_</c> (16), <c>std::weak_ptr&lt;Node&gt;
+        /// grad_accumulator_</c> (16), <c>std::shared_ptr&lt;ForwardGrad&gt; fw_grad_</c> (16),
+        /// <c>std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt; hooks_</c> (24).
+        /// </summary>
+        public const int CppHooksListOffset = 120;
+    }
+}
