@@ -257,6 +257,12 @@ public static partial class Autograd
                     throw new ObjectDisposedException("f", $"The output {i} of the user-provided function given to {fnName} was disposed.");
                 }
             }
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                // The inputs are the functional API's own copies: f must not dispose them (TorchSharp would only say
+                // "Tensor invalid -- empty handle." on their next use).
+                TensorArguments.Live(inputs[i], $"the input {i} given to f by {fnName}");
+            }
             return outputs;
         }
 

@@ -234,4 +234,28 @@ public class AutogradFunctionalTests
         Assert.That(j[1].shape, Is.EqualTo(new long[] { 3, 3 }));
         Assert.That(j[1].count_nonzero().item<long>(), Is.Zero);
     }
+
+    private static IEnumerable<TestCaseData> InputDisposingCalls()
+    {
+        static Tensor DisposeAndReturn(Tensor x)
+        {
+            Tensor y = x * 2;
+            x.Dispose();
+            return y;
+        }
+        yield return new TestCaseData((Action<Tensor>)(x => Autograd.Functional.Jacobian(DisposeAndReturn, x))).SetArgDisplayNames("Jacobian");
+        yield return new TestCaseData((Action<Tensor>)(x => Autograd.Functional.Vjp(DisposeAndReturn, x, torch.ones(3, dtype: ScalarType.Float64)))).SetArgDisplayNames("Vjp");
+        yield return new TestCaseData((Action<Tensor>)(x => Autograd.Functional.Jvp(DisposeAndReturn, x, torch.ones(3, dtype: ScalarType.Float64)))).SetArgDisplayNames("Jvp");
+        yield return new TestCaseData((Action<Tensor>)(x => Autograd.Functional.Hessian(v => DisposeAndReturn(v).sum(), x))).SetArgDisplayNames("Hessian");
+    }
+
+    [TestCaseSource(nameof(InputDisposingCalls))]
+    public void Functional_FunctionDisposesItsInput_ThrowsObjectDisposedNamingIt(Action<Tensor> call)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor x = torch.tensor(new[] { 1.0, 2.0, 3.0 });
+        var e = Assert.Throws<ObjectDisposedException>(() => call(x));
+        Assert.That(e!.Message, Does.Contain("the input 0 given to f"));
+        Assert.That(x.IsInvalid, Is.False, "the caller's own tensor is never the one f gets");
+    }
 }
