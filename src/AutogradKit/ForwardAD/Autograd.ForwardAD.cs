@@ -42,14 +42,18 @@ public static partial class Autograd
         /// </summary>
         /// <returns>A scope that closes the level when disposed, on any thread; a second dispose does nothing.</returns>
         /// <exception cref="AutogradException">A level is already open: "Nested forward mode AD is not supported at the moment".</exception>
-        public static IDisposable DualLevel()
+        public static IDisposable DualLevel() =>
+            TryDualLevel() ?? throw new AutogradException("Nested forward mode AD is not supported at the moment");
+
+        /// <summary>Opens a dual level as <see cref="DualLevel"/> does, or returns null when one is already open.</summary>
+        internal static IDisposable? TryDualLevel()
         {
             LibTorchLoader.EnsureLoaded();
             lock (Gate)
             {
                 if (s_level >= 0)
                 {
-                    throw new AutogradException("Nested forward mode AD is not supported at the moment");
+                    return null;
                 }
                 long level = NativeForwardAD.EnterLevel();
                 if (level != 0)

@@ -126,8 +126,17 @@ public static partial class Autograd
 
         /// <summary>
         /// <c>torch.autograd.functional.jvp(f, input, v)</c>: <c>f(input)</c> and the Jacobian-vector product
-        /// <c>J·v</c>, shaped like the output, by the double-backward trick as PyTorch does.
+        /// <c>J·v</c>, shaped like the output: PyTorch's values, computed in one forward-mode pass where it can be (see
+        /// remarks), else by the double-backward trick as PyTorch does.
         /// </summary>
+        /// <remarks>
+        /// Without <paramref name="createGraph"/> and <paramref name="strict"/>, and with <paramref name="v"/> given,
+        /// the product is computed with forward-mode AD (<see cref="ForwardAD"/>) while no dual level is open in the
+        /// process: one pass instead of a forward and two backward passes. That briefly holds the process-wide dual
+        /// level (another <see cref="ForwardAD.DualLevel"/> opened meanwhile is refused as nested). When an operation of
+        /// f has no forward derivative, or a level is already open, f runs again the double-backward way, so it may be
+        /// called twice.
+        /// </remarks>
         /// <param name="f">The function.</param>
         /// <param name="input">The point; not modified.</param>
         /// <param name="v">Shaped like the input; may be null only when the input has one element.</param>
@@ -459,8 +468,58 @@ public static partial class Autograd
             return (Postprocess(outputs[0], createGraph), vjp.Select(t => Postprocess(t, createGraph)).ToArray());
         }
 
+        /// <summary>
+        /// The Jacobian-vector product in one forward-mode pass, or null when it cannot be had that way (a dual level is
+        /// already open, or an operation of f has no forward derivative): the caller then runs the double-backward trick.
+        /// </summary>
+        private static (Tensor Output, Tensor Jvp)? ForwardModeJvp(Func<Tensor[], Tensor[]> f, Tensor[] inputs, Tensor[] v, bool isInputsTuple)
+        {
+            using DisposeScope scope = torch.NewDisposeScope();
+            Tensor[] xs = Preprocess(inputs, createGraph: false, needGraph: false);
+            Tensor[] vs = Preprocess(CheckV(v), createGraph: false, needGraph: false);
+            ValidateV(vs, xs, isInputsTuple);
+            if (!xs.All(x => x.is_floating_point() || x.is_complex()) || !vs.All(t => t.is_floating_point() || t.is_complex()))
+            {
+                return null;
+            }
+            using IDisposable? level = ForwardAD.TryDualLevel();
+            if (level is null)
+            {
+                return null;
+            }
+            Tensor output, tangent;
+            try
+            {
+                using (torch.no_grad())
+                {
+                    Tensor[] duals = new Tensor[xs.Length];
+                    for (int i = 0; i < xs.Length; i++)
+                    {
+                        duals[i] = ForwardAD.MakeDual(xs[i], vs[i]);
+                    }
+                    Tensor result = Call(f, duals, "jvp")[0];
+                    UnpackedDual unpacked = ForwardAD.UnpackDual(result);
+                    output = unpacked.Primal.detach();
+                    tangent = unpacked.Tangent is { } t ? t.detach() : torch.zeros_like(output);
+                }
+            }
+            catch (AutogradException e) when (e.Message.StartsWith("Trying to use forward AD with", StringComparison.Ordinal))
+            {
+                return null;
+            }
+            catch (System.Runtime.InteropServices.ExternalException e) when (e.Message.StartsWith("Trying to use forward AD with", StringComparison.Ordinal))
+            {
+                return null;
+            }
+            return (output.MoveToOuterDisposeScope(), tangent.MoveToOuterDisposeScope());
+        }
+
         private static (Tensor Output, Tensor Jvp) JvpCore(Func<Tensor[], Tensor[]> f, Tensor[] inputs, Tensor[]? v, bool isInputsTuple, bool createGraph, bool strict)
         {
+            if (!createGraph && !strict && v is not null && ForwardModeJvp(f, inputs, v, isInputsTuple) is { } forward)
+            {
+                return forward;
+            }
             using DisposeScope scope = torch.NewDisposeScope();
             Tensor[] xs, outputs, gradOutputs;
             Tensor?[] gradInputs;

@@ -258,4 +258,48 @@ public class AutogradFunctionalTests
         Assert.That(e!.Message, Does.Contain("the input 0 given to f"));
         Assert.That(x.IsInvalid, Is.False, "the caller's own tensor is never the one f gets");
     }
+
+    [Test]
+    public void Jvp_FunctionWithForwardDerivatives_RunsItOnceInForwardMode()
+    {
+        using var scope = torch.NewDisposeScope();
+        int calls = 0;
+        Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 });
+        Tensor v = torch.tensor(new[] { 0.1, 0.2, 0.3 });
+        (Tensor output, Tensor jvp) = Autograd.Functional.Jvp(t => { calls++; return t.sin() * t.exp(); }, x, v);
+        // d/dx sin(x)e^x = (cos x + sin x) e^x, times v.
+        double[] expected = [0.5, -1.2, 2.0];
+        expected = expected.Select((a, i) => (Math.Cos(a) + Math.Sin(a)) * Math.Exp(a) * (0.1 * (i + 1))).ToArray();
+        Assert.That(calls, Is.EqualTo(1), "one forward-mode pass");
+        Assert.That(jvp.data<double>().ToArray(), Is.EqualTo(expected).Within(1e-12));
+        Assert.That(output.requires_grad || jvp.requires_grad, Is.False);
+        Assert.That(Autograd.ForwardAD.UnpackDual(jvp).Tangent, Is.Null, "no dual level is left open");
+    }
+
+    [Test]
+    public void Jvp_OpWithoutForwardDerivative_FallsBackToTheDoubleBackwardTrick()
+    {
+        using var scope = torch.NewDisposeScope();
+        int calls = 0;
+        Tensor a = torch.eye(3, dtype: ScalarType.Float64);
+        Tensor tau = torch.zeros(3, dtype: ScalarType.Float64);
+        // ormqr with tau = 0 is the identity map on its last argument, and libtorch has no forward derivative for it.
+        Tensor x = torch.tensor(new[] { 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0 }).reshape(3, 3);
+        Tensor v = torch.ones(3, 3, dtype: ScalarType.Float64);
+        (_, Tensor jvp) = Autograd.Functional.Jvp(t => { calls++; return a.ormqr(tau, t); }, x, v);
+        Assert.That(calls, Is.EqualTo(2), "forward mode refused, then the double-backward trick");
+        Assert.That(jvp.data<double>().ToArray(), Is.EqualTo(Enumerable.Repeat(1.0, 9).ToArray()).Within(1e-12));
+    }
+
+    [Test]
+    public void Jvp_InsideAnOpenDualLevel_UsesTheDoubleBackwardTrick()
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor x = torch.tensor(new[] { 1.0, 2.0 });
+        using (Autograd.ForwardAD.DualLevel())
+        {
+            (_, Tensor jvp) = Autograd.Functional.Jvp(t => t * t, x, torch.ones(2, dtype: ScalarType.Float64));
+            Assert.That(jvp.data<double>().ToArray(), Is.EqualTo(new[] { 2.0, 4.0 }));
+        }
+    }
 }
