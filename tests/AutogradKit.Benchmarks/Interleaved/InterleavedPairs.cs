@@ -71,6 +71,8 @@ public static class InterleavedPairs
             nameof(FunctionalBenchmarks.JacobianVectorized_AutogradKit), nameof(FunctionalBenchmarks.JacobianBatchedOwnIdentity_Raw), true, null, 1.03, null));
         pairs.Add(new("Hessian", "Hessian of sum∘f, 64 (loop)", functional,
             nameof(FunctionalBenchmarks.Hessian_AutogradKit), nameof(FunctionalBenchmarks.HessianBackwardLoop_Raw), true, "hessian_64", 1.03, null));
+        pairs.Add(new("Jvp", "Functional.Jvp 64→64", typeof(JvpBenchmarks),
+            nameof(JvpBenchmarks.Jvp_AutogradKit), nameof(JvpBenchmarks.JvpDoubleBackward_Raw), true, "jvp_64", null, 0.60));
         return pairs;
     }
 }

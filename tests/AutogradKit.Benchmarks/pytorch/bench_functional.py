@@ -1,11 +1,11 @@
-"""(e) torch.autograd.functional.jacobian / hessian of a 64->64 two-layer tanh network, and (f) one
-torch.autograd.grad of its sum.
+"""(e) torch.autograd.functional.jacobian / hessian of a 64->64 two-layer tanh network, (f) one
+torch.autograd.grad of its sum, and (g) functional.jvp of it along a fixed v.
 
 f(x) = tanh(W2 @ tanh(W1 @ x + b1) + b2), written as x @ W1.T so that it also accepts a batch of rows;
 the Hessian is of the scalar sum(f(x)), since hessian needs a scalar function.
 """
 import torch
-from torch.autograd.functional import hessian, jacobian
+from torch.autograd.functional import hessian, jacobian, jvp
 
 from _timing import run
 
@@ -40,6 +40,8 @@ def cases():
     yield "jacobian_64_vectorize", lambda: jacobian(f, x, vectorize=True)
     yield "hessian_64", lambda: hessian(g_sum, x)
     yield "hessian_64_vectorize", lambda: hessian(g_sum, x, vectorize=True)
+    v = torch.linspace(-1, 1, n)
+    yield "jvp_64", lambda: jvp(f, x, v)
 
 
 if __name__ == "__main__":
