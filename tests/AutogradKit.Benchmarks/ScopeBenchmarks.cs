@@ -52,7 +52,7 @@ public class ScopeBenchmarks
 
     /// <summary>
     /// Breakdown, no native call: a model of the bookkeeping a scope needs to detect a Dispose on the wrong
-    /// thread or out of nesting order (API.md requires both): a 48-byte scope object instead of TorchSharp's
+    /// thread or out of nesting order (docs/api.md requires both): a 48-byte scope object instead of TorchSharp's
     /// 24-byte one, the current thread's id at open and at Dispose, and a thread-static "innermost scope" link
     /// read and written at open and at Dispose.
     /// </summary>

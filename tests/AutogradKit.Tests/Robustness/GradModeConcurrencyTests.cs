@@ -39,7 +39,7 @@ public class GradModeConcurrencyTests
     [Test]
     public async Task Dispose_AfterAnAwaitOnAnotherThread_ThrowsAndTheScopeCanStillBeClosed()
     {
-        // The `await` case API.md names: a scope opened before an await and disposed after it, on a pool thread.
+        // The `await` case docs/api.md names: a scope opened before an await and disposed after it, on a pool thread.
         var opened = new TaskCompletionSource<IDisposable>(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new ManualResetEventSlim();
         var owner = new Thread(() =>
