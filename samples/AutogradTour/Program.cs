@@ -1,6 +1,6 @@
-// The autograd tutorial notebook (shared/seed/autograd-tutorial-notebook.txt), cell by cell, in AutogradKit.
+// The autograd tutorial notebook (tests/AutogradKit.Tests/TestData/autograd-tutorial-notebook.txt), cell by cell, in AutogradKit.
 // Read it side by side with the notebook: each "In [n]" below is the notebook's cell of that number.
-// Its output equals PyTorch's (shared/reference/notebook-output.txt) but for object addresses and the
+// Its output equals PyTorch's (tests/AutogradKit.Tests/TestData/notebook-output.txt) but for object addresses and the
 // exception's type name on the freed-graph line.
 using AutogradKit;
 using TorchSharp;

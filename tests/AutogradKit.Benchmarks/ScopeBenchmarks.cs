@@ -51,7 +51,7 @@ public class ScopeBenchmarks
     public bool IsGradEnabled_AutogradKit() => Autograd.IsGradEnabled;
 
     /// <summary>
-    /// Breakdown, no native call: a model of the bookkeeping a scope needs to follow the async flow (API.md):
+    /// Breakdown, no native call: a model of the bookkeeping a scope needs to follow the async flow (docs/api.md):
     /// the scope object, a write of an <see cref="AsyncLocal{T}"/> with a change handler (a new execution
     /// context) at open, and going back to the context from before at Dispose.
     /// </summary>

@@ -5,7 +5,7 @@ namespace AutogradKit.Misuse;
 
 /// <summary>
 /// The wrong calls. Each case builds what it needs from the random source (shapes, dtypes, which mistake), makes
-/// the call, and where API.md names the exception, checks it with <see cref="Expect{T}"/>. Tensors are created
+/// the call, and where docs/api.md names the exception, checks it with <see cref="Expect{T}"/>. Tensors are created
 /// inside the runner's dispose scope. Cases that open scopes or register hooks undo them in finally blocks.
 /// </summary>
 internal static class MisuseCases
@@ -172,7 +172,7 @@ internal static class MisuseCases
             {
                 s.Dispose();
             }
-            Require(thrown is InvalidOperationException, $"disposing outside its flow threw {thrown?.GetType().Name ?? "nothing"}, API.md says InvalidOperationException");
+            Require(thrown is InvalidOperationException, $"disposing outside its flow threw {thrown?.GetType().Name ?? "nothing"}, docs/api.md says InvalidOperationException");
         });
         Add("scope disposed on a thread started inside it", r =>
         {
@@ -791,9 +791,9 @@ internal static class MisuseCases
         }
         catch (Exception e) when (MisuseRunner.IsDocumented(e))
         {
-            throw new ContractViolation($"threw {e.GetType().Name} ({e.Message.Split('\n')[0]}), API.md says {typeof(T).Name}");
+            throw new ContractViolation($"threw {e.GetType().Name} ({e.Message.Split('\n')[0]}), docs/api.md says {typeof(T).Name}");
         }
-        throw new ContractViolation($"succeeded, API.md says it throws {typeof(T).Name}");
+        throw new ContractViolation($"succeeded, docs/api.md says it throws {typeof(T).Name}");
     }
 
     /// <summary>Like <see cref="Expect{T}"/>, but returns when <typeparamref name="T"/> is thrown.</summary>

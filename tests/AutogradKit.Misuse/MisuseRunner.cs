@@ -6,8 +6,8 @@ namespace AutogradKit.Misuse;
 internal sealed record MisuseCase(string Name, Action<Random> Run);
 
 /// <summary>
-/// A call broke the contract without throwing a wrong type: it succeeded where API.md says it must throw,
-/// or threw a documented type other than the one API.md names. Never documented, so always reported.
+/// A call broke the contract without throwing a wrong type: it succeeded where docs/api.md says it must throw,
+/// or threw a documented type other than the one docs/api.md names. Never documented, so always reported.
 /// </summary>
 internal sealed class ContractViolation(string message) : Exception(message);
 

@@ -6,7 +6,7 @@ using TorchSharp;
 namespace AutogradKit.Tests.GradMode;
 
 /// <summary>
-/// Grad mode follows the async flow (API.md, "Grad mode"): across real thread hops, into work started inside a
+/// Grad mode follows the async flow (docs/api.md, "Grad mode"): across real thread hops, into work started inside a
 /// scope, and never left behind on a thread the flow passed through.
 /// </summary>
 public class GradModeFlowTests

@@ -19,7 +19,7 @@ public partial class NotebookOutputTests
     /// <summary>The cells of the committed notebook, linked into the test output by the project file.</summary>
     private static readonly Cell[] Cells = ReadNotebook(Path.Combine(AppContext.BaseDirectory, "TestData", "AutogradNotebook.ipynb"));
 
-    /// <summary>The tutorial's markdown headings, in the tutorial's order (shared/seed/autograd-tutorial-notebook.txt).</summary>
+    /// <summary>The tutorial's markdown headings, in the tutorial's order (TestData/autograd-tutorial-notebook.txt).</summary>
     private static readonly string[] TutorialHeadings =
     [
         "# Automatic Differentiation with `torch.autograd`",

@@ -6,8 +6,7 @@ namespace AutogradKit.Tests.Samples;
 
 /// <summary>
 /// The tour (samples/AutogradTour) prints what real PyTorch prints for the tutorial notebook
-/// (TestData/notebook-output.txt, a copy of shared/reference/notebook-output.txt made by
-/// shared/reference/notebook_reference.py), but for object addresses and the exception's type name.
+/// (TestData/notebook-output.txt, made by TestData/generate_notebook_output.py in PyTorch 1.13), but for object addresses and the exception's type name.
 /// </summary>
 public partial class TourTests
 {

@@ -41,6 +41,83 @@ public static class TensorLeakMonitor
 }
 
 /// <summary>
+/// One leak measurement around one test: <see cref="Begin"/> before it, <see cref="End"/> after it.
+/// </summary>
+/// <remarks>
+/// The full GC and finalizers that <see cref="TensorLeakMonitor.SettledLiveCount"/> runs cost ~10 ms, and most tests
+/// leave the live count where they found it. So the GC runs only when it can change the answer:
+/// <list type="bullet">
+/// <item><see cref="Begin"/> settles (collects) only when the live count differs from what the previous
+/// measurement left settled; between two tests nothing usually creates tensors, so the count is the settled one.</item>
+/// <item><see cref="End"/> collects only when the live count rose, or when tensors created on the test's thread were
+/// not all disposed on it. Otherwise the settled count after the test is at most the raw count, which is at most the
+/// settled count before it: no leak is possible, and no garbage tensor from the test's thread is left for the next
+/// test's baseline.</item>
+/// </list>
+/// So the verdict is the one the always-collect check gave: live tensors after the test, after a full GC and the
+/// finalizers, minus those before it. The one thing it trusts is that a test which created no net tensor did not
+/// also leave garbage made on another thread behind while disposing an older tensor — a garbage tensor is counted
+/// until its finalizer runs, so it would have raised the count. Static state; sequential tests only (as the
+/// suite is).
+/// </remarks>
+public readonly struct TensorLeakProbe
+{
+    // The live count the last measurement left settled (no garbage tensor awaiting its finalizer), or -1 if unknown.
+    private static long settledCount = -1;
+
+    private readonly long live;
+    private readonly long undisposed;
+
+    private TensorLeakProbe(long live, long undisposed)
+    {
+        this.live = live;
+        this.undisposed = undisposed;
+    }
+
+    /// <summary>How many full collections the probes of this process ran (for the fast path's own tests).</summary>
+    public static int Collections { get; private set; }
+
+    /// <summary>Takes the baseline before a test: the settled live count, collecting only if it may not be settled.</summary>
+    public static TensorLeakProbe Begin()
+    {
+        long now = torch.Tensor.TotalCount;
+        if (now != settledCount)
+        {
+            now = Settle();
+        }
+        return new TensorLeakProbe(now, TensorLeakMonitor.ThreadUndisposed);
+    }
+
+    /// <summary>Forgets the settled count: a test ran unmeasured (exempt or failed) and may have left garbage.</summary>
+    public static void Invalidate() => settledCount = -1;
+
+    /// <summary>Tensors created on the test's thread and not disposed on it since <see cref="Begin"/>.</summary>
+    public long Undisposed => TensorLeakMonitor.ThreadUndisposed - undisposed;
+
+    /// <summary>
+    /// Live tensors now, after a full GC and the finalizers, minus those at <see cref="Begin"/>; 0 or less without
+    /// collecting when the raw count did not rise and the test's thread disposed all it created.
+    /// </summary>
+    public long LiveSinceBegin()
+    {
+        long now = torch.Tensor.TotalCount;
+        if (now <= live && Undisposed <= 0)
+        {
+            settledCount = now;
+            return now - live;
+        }
+        return Settle() - live;
+    }
+
+    private static long Settle()
+    {
+        Collections++;
+        settledCount = TensorLeakMonitor.SettledLiveCount();
+        return settledCount;
+    }
+}
+
+/// <summary>
 /// Fails a test that leaves live native tensors behind it: tensors still alive after the test (after a full GC
 /// and the finalizers) that were not alive before it. Put it on the assembly, a fixture or a test; opt a test
 /// or fixture out with <see cref="AllowTensorLeaksAttribute"/> and a reason. With <see cref="Strict"/>, every
@@ -51,12 +128,13 @@ public static class TensorLeakMonitor
 /// Checked only when the test itself passed, so that a failure is never hidden behind a leak report. The
 /// action runs around SetUp and TearDown, so tensors a fixture keeps in fields between tests count against
 /// the test that created them: dispose them in TearDown, create them in OneTimeSetUp, or opt out.
+/// The GC runs only when the counters say it can change the verdict (see <see cref="TensorLeakProbe"/>).
 /// Stateless between tests except for a per-test baseline; safe for NUnit's sequential execution.
 /// </remarks>
 [AttributeUsage(AttributeTargets.Assembly | AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false)]
 public sealed class NoTensorLeaksAttribute : Attribute, ITestAction
 {
-    private static readonly ConcurrentDictionary<string, (long Live, long Undisposed)> Baselines = new();
+    private static readonly ConcurrentDictionary<string, TensorLeakProbe> Baselines = new();
 
     /// <summary>Also require every tensor created on the test's thread to be disposed, not just unreachable.</summary>
     public bool Strict { get; set; }
@@ -69,37 +147,53 @@ public sealed class NoTensorLeaksAttribute : Attribute, ITestAction
     {
         if (Exemption(test) is { ParameterDriftOnly: false })
         {
+            TensorLeakProbe.Invalidate();
             return;
         }
-        Baselines[Key(test)] = (TensorLeakMonitor.SettledLiveCount(), TensorLeakMonitor.ThreadUndisposed);
+        Baselines[Key(test)] = TensorLeakProbe.Begin();
     }
 
     /// <inheritdoc />
     public void AfterTest(ITest test)
     {
-        if (!Baselines.TryRemove(Key(test), out (long Live, long Undisposed) before))
+        if (!Baselines.TryRemove(Key(test), out TensorLeakProbe probe))
         {
+            TensorLeakProbe.Invalidate();
             return;
         }
         if (TestContext.CurrentContext.Result.Outcome.Status != TestStatus.Passed)
         {
+            TensorLeakProbe.Invalidate();
             return;
         }
-        long undisposed = TensorLeakMonitor.ThreadUndisposed - before.Undisposed;
-        long live = TensorLeakMonitor.SettledLiveCount() - before.Live;
-        if (Exemption(test) is { ParameterDriftOnly: true })
+        if (Verdict(probe, Strict, Exemption(test) is { ParameterDriftOnly: true }) is { } failure)
+        {
+            Assert.Fail(failure);
+        }
+    }
+
+    /// <summary>The failure message for a test measured by <paramref name="probe"/>, or null when it left no leak.</summary>
+    /// <param name="probe">The baseline taken before the test.</param>
+    /// <param name="strict">Also fail on tensors created on the test's thread and never disposed.</param>
+    /// <param name="parameterDriftOnly">Excuse TorchSharp's parameter miscount (see <see cref="AllowTensorLeaksAttribute"/>).</param>
+    public static string? Verdict(TensorLeakProbe probe, bool strict, bool parameterDriftOnly)
+    {
+        long undisposed = probe.Undisposed;
+        long live = probe.LiveSinceBegin();
+        if (parameterDriftOnly)
         {
             // TorchSharp's miscount adds to TotalCount only; a real leak on this thread is also undisposed here.
             live = Math.Min(live, undisposed);
         }
         if (live > 0)
         {
-            Assert.Fail($"{live} tensor(s) created by this test are still alive after it, after a full GC and the finalizers: something keeps a reference to them (a static, a hook, a closure, a fixture field). Dispose them, or mark the test [AllowTensorLeaks(\"why\")]. If the test makes nn.Parameters or modules, see AllowTensorLeaksAttribute.TorchSharpParameterCount. Thread statistics: {DisposeScopeManager.Statistics}");
+            return $"{live} tensor(s) created by this test are still alive after it, after a full GC and the finalizers: something keeps a reference to them (a static, a hook, a closure, a fixture field). Dispose them, or mark the test [AllowTensorLeaks(\"why\")]. If the test makes nn.Parameters or modules, see AllowTensorLeaksAttribute.TorchSharpParameterCount. Thread statistics: {DisposeScopeManager.Statistics}";
         }
-        if (Strict && undisposed > 0)
+        if (strict && undisposed > 0)
         {
-            Assert.Fail($"{undisposed} tensor(s) created on this test's thread were never disposed (left to the finalizer). Dispose them or use torch.NewDisposeScope(). Thread statistics: {DisposeScopeManager.Statistics}");
+            return $"{undisposed} tensor(s) created on this test's thread were never disposed (left to the finalizer). Dispose them or use torch.NewDisposeScope(). Thread statistics: {DisposeScopeManager.Statistics}";
         }
+        return null;
     }
 
     // One baseline per (attribute, test): an assembly-wide and a fixture-level Strict check may wrap the same test.

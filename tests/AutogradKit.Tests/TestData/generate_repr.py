@@ -8,11 +8,13 @@ or "arange": [start, step] meaning torch.arange(numel, dtype=float64) * step + s
 {"seed", "shapes", "pick"} meaning torch.manual_seed(seed) then torch.randn of each shape in turn, keeping number
 "pick"), an optional "view" applied after building, print options, requires_grad, an optional "grad_fn" operation,
 "parameter" (null, or the requires_grad of a torch.nn.Parameter wrapping the result),
-the expected repr, and what PyTorch's _add_suffixes received ("body", "suffixes") so a test can add the
-device='cuda:0' suffix exactly as PyTorch would on a CUDA tensor.
+the expected repr, and the repr the same tensor has on CUDA ("expected_cuda"): PyTorch's own _add_suffixes applied
+to what _str_intern handed it, with device='cuda:0' first, as _str_intern puts it for a non-default device (so it
+needs no GPU).
 
 "formats" lists Python's '{:.Nf}' / '{:.Ne}' texts of single doubles, for the number-formatting helpers.
 """
+import re
 import json
 import math
 import os
@@ -32,14 +34,18 @@ FLOATS = ["float64", "float32", "float16", "bfloat16"]
 INTS = ["int64", "int32", "int16", "int8", "uint8"]
 COMPLEX = ["complex64", "complex128"]
 
-# Capture what _str_intern hands to _add_suffixes.
+# Capture what _str_intern hands to _add_suffixes, and what it gives for the tensor on cuda:0, whose device suffix
+# _str_intern appends first of all.
 _captured = {}
 _orig_add_suffixes = ts._add_suffixes
 
 
 def _recording_add_suffixes(tensor_str, suffixes, indent, force_newline):
-    _captured["body"] = tensor_str
-    _captured["suffixes"] = list(suffixes)
+    _captured["cuda"] = _orig_add_suffixes(tensor_str, ["device='cuda:0'"] + list(suffixes), indent, force_newline)
+    # Where node names cannot be read (AutogradKit off its verified platform) the name prints as <Unknown>.
+    unknown = [re.sub(r"^grad_fn=<.*>$", "grad_fn=<Unknown>", x) for x in suffixes]
+    _captured["unknown"] = _orig_add_suffixes(tensor_str, unknown, indent, force_newline)
+    _captured["unknown_cuda"] = _orig_add_suffixes(tensor_str, ["device='cuda:0'"] + unknown, indent, force_newline)
     return _orig_add_suffixes(tensor_str, suffixes, indent, force_newline)
 
 
@@ -138,8 +144,9 @@ def add(name, dtype, shape, values=None, arange=None, randn=None, view=None, pre
     try:
         _captured.clear()
         entry["expected"] = repr(t)
-        entry["body"] = _captured["body"]
-        entry["suffixes"] = _captured["suffixes"]
+        entry["expected_cuda"] = ("Parameter containing:\n" if parameter is not None else "") + _captured["cuda"]
+        if entry.get("grad_fn"):
+            entry["expected_unknown_grad_fn"] = {"cpu": _captured["unknown"], "cuda:0": _captured["unknown_cuda"]}
     finally:
         torch.set_printoptions(profile="default", sci_mode=None)
     cases.append(entry)
