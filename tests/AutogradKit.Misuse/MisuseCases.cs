@@ -530,6 +530,49 @@ internal static class MisuseCases
                 inner.ForEach(i => i.Dispose());
             }
         });
+
+        // ---- Forward-mode AD -------------------------------------------------------------------------------
+        Add("ForwardAD: a second dual level while one is open, disposed in any order and on any thread", r =>
+        {
+            IDisposable level = Autograd.ForwardAD.DualLevel();
+            try
+            {
+                Expect<AutogradException>(() => Autograd.ForwardAD.DualLevel());
+            }
+            finally
+            {
+                if (r.Next(2) == 0)
+                {
+                    Task.Run(level.Dispose).Wait();
+                }
+                level.Dispose();
+            }
+        });
+        Add("ForwardAD: MakeDual of random tensors, inside a level or not", r =>
+        {
+            IDisposable? level = r.Next(4) == 0 ? null : Autograd.ForwardAD.DualLevel();
+            try
+            {
+                Tensor primal = RandomTensor(r, AnyTypes, requiresGrad: r.Next(2) == 0);
+                Tensor tangent = r.Next(3) == 0 ? RandomTensor(r, AnyTypes, requiresGrad: false) : torch.ones_like(primal);
+                Tensor dual = Autograd.ForwardAD.MakeDual(r.Next(4) == 0 ? Autograd.ForwardAD.MakeDual(primal, tangent) : primal, tangent);
+                _ = Autograd.ForwardAD.UnpackDual((dual * dual).sum()).Tangent;
+            }
+            finally
+            {
+                level?.Dispose();
+            }
+        });
+        Add("ForwardAD: an op without a forward derivative, and a dual tensor used after its level closed", r =>
+        {
+            Tensor dual;
+            using (Autograd.ForwardAD.DualLevel())
+            {
+                dual = Autograd.ForwardAD.MakeDual(torch.eye(3), torch.ones(3, 3));
+                ExpectAndContinue<System.Runtime.InteropServices.ExternalException>(() => torch.eye(3).ormqr(torch.ones(3), dual)); // TorchSharp's own op: its own exception type
+            }
+            Require(Autograd.ForwardAD.UnpackDual(dual.sin()).Tangent is null, "a tangent outlived its level");
+        });
         return cases;
     }
 

@@ -56,9 +56,10 @@ internal static class Ensure
     /// <summary>The typed exception for a libtorch error raised through TorchSharp.</summary>
     public static AutogradException Translate(ExternalException e) => FromNativeText(e.Message, e);
 
-    /// <summary>The typed exception for libtorch's full error text.</summary>
+    /// <summary>The typed exception for libtorch's full error text (a TorchScript interpreter's wrapping removed).</summary>
     public static AutogradException FromNativeText(string nativeText, Exception? inner = null)
     {
+        nativeText = WithoutInterpreterTraceback(nativeText);
         string message = FirstLine(nativeText);
         if (message.StartsWith("Trying to backward through the graph a second time", StringComparison.Ordinal))
         {
@@ -99,4 +100,40 @@ internal static class Ensure
         int newline = text.IndexOfAny(['\r', '\n']);
         return (newline >= 0 ? text[..newline] : text).TrimEnd();
     }
+
+    /// <summary>The interpreter's first line for any error it rethrows (libtorch's <c>interpreter.cpp</c>).</summary>
+    private const string InterpreterPrefix = "The following operation failed in the TorchScript interpreter.";
+
+    /// <summary>The marker under the failing call in a TorchScript traceback.</summary>
+    private const string TracebackMarker = "<--- HERE";
+
+    /// <summary>
+    /// libtorch's own error text from a TorchScript interpreter's ("The following operation failed in the TorchScript
+    /// interpreter. / Traceback of TorchScript … &lt;--- HERE / RuntimeError: &lt;libtorch's text&gt;"): the text after
+    /// the Python exception class that follows the traceback. Any other text is returned as it is.
+    /// </summary>
+    internal static string WithoutInterpreterTraceback(string nativeText)
+    {
+        if (!nativeText.StartsWith(InterpreterPrefix, StringComparison.Ordinal))
+        {
+            return nativeText;
+        }
+        int marker = nativeText.IndexOf(TracebackMarker, StringComparison.Ordinal);
+        int line = marker < 0 ? -1 : nativeText.IndexOf('\n', marker) + 1;
+        while (line > 0 && line < nativeText.Length)
+        {
+            int lineEnd = nativeText.IndexOf('\n', line);
+            int colon = nativeText.IndexOf(": ", line, StringComparison.Ordinal);
+            if (colon > line && (lineEnd < 0 || colon < lineEnd)
+                && nativeText.AsSpan(line, colon - line).IndexOfAnyExcept(ExceptionClassCharacters) < 0)
+            {
+                return nativeText[(colon + 2)..];
+            }
+            line = lineEnd + 1;
+        }
+        return nativeText;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> ExceptionClassCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
 }

@@ -12,22 +12,22 @@ internal static partial class NativeMethods
     /// TorchSharp's <c>new torch::Tensor(*t)</c>: a new owning <c>at::Tensor*</c> to the same TensorImpl; null for an
     /// undefined tensor. <paramref name="tensor"/> may be any <c>at::Tensor</c> in native memory, not only a TorchSharp handle.
     /// </summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_alias")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTensor_alias")]
     internal static partial IntPtr THSTensor_alias(IntPtr tensor);
 
     /// <summary>TorchSharp's <c>delete tensor</c>: releases one owning handle.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTensor_dispose")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTensor_dispose")]
     internal static partial void THSTensor_dispose(IntPtr tensor);
 
     /// <summary>TorchSharp's pending native error text (cleared by reading it), or null when there is none.</summary>
-    [LibraryImport("LibTorchSharp", EntryPoint = "THSTorch_get_and_reset_last_err")]
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTorch_get_and_reset_last_err")]
     internal static partial IntPtr THSTorch_get_and_reset_last_err();
 
     /// <summary>
     /// libstdc++'s <c>operator delete(void*)</c>: frees a <c>new</c>ed block without running a destructor (a
     /// <c>std::string</c>'s heap buffer, or the 8-byte shell of an <c>at::Tensor*</c> whose reference was moved out).
     /// </summary>
-    [LibraryImport("libstdc++.so.6", EntryPoint = "_ZdlPv")]
+    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_ZdlPv")]
     internal static partial void OperatorDelete(IntPtr block);
 
     /// <summary>
@@ -48,4 +48,29 @@ internal static partial class NativeMethods
         }
         return text;
     }
+
+    /// <summary>
+    /// <c>new std::shared_ptr&lt;torch::jit::CompilationUnit&gt;(torch::jit::compile(script))</c>; null on an
+    /// error, left for <see cref="TakeNativeError"/>. TorchSharp's CATCH takes <c>c10::Error</c> and
+    /// <c>std::runtime_error</c> only, so only a script proven to compile may be passed.
+    /// </summary>
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSJIT_compile")]
+    internal static unsafe partial IntPtr THSJIT_compile(byte* script);
+
+    /// <summary>
+    /// <c>(*unit)-&gt;find_function(method)(args)</c> inside TorchSharp's CATCH (THSJIT.cpp): <paramref name="args"/>
+    /// become IValues by <c>toIValue</c>, the result is handed out through <c>ReturnHelper</c>, which asks
+    /// <paramref name="allocator"/> for each array it fills, and the kind of result goes to <paramref name="typeCode"/>.
+    /// The interpreter rethrows every error of the function as <c>std::runtime_error</c> (its text wrapped in a
+    /// TorchScript traceback) or <c>c10::Error</c>, both of which CATCH leaves for <see cref="TakeNativeError"/>.
+    /// </summary>
+    [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSJIT_CompilationUnit_Invoke")]
+    internal static unsafe partial void THSJIT_CompilationUnit_Invoke(
+        IntPtr unit,
+        byte* method,
+        TorchScriptValue* args,
+        int length,
+        delegate* unmanaged[Cdecl]<int, nuint, TorchScriptValue*> allocator,
+        sbyte* typeCode,
+        int index);
 }

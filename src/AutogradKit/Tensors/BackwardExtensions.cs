@@ -43,10 +43,10 @@ public static class BackwardExtensions
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
-            TensorArguments.LiveHandle(t, nameof(t));
+            TensorArguments.Live(t, nameof(t));
             if (gradient is not null)
             {
-                TensorArguments.LiveHandle(gradient, nameof(gradient));
+                TensorArguments.Live(gradient, nameof(gradient));
                 CheckGradient(t, gradient);
             }
             // PyTorch's retain_graph defaults to create_graph.

@@ -24,7 +24,7 @@ public static class GradExtensions
         public void ZeroGrad()
         {
             ArgumentNullException.ThrowIfNull(t);
-            ZeroGradOf(TensorArguments.LiveHandle(t, nameof(t)));
+            NativeTensors.ZeroGrad(TensorArguments.Live(t, nameof(t)));
         }
     }
 
@@ -50,52 +50,14 @@ public static class GradExtensions
                 }
                 if (setToNone)
                 {
-                    LibTorchLoader.EnsureLoaded();
-                    NativeMethods.THSTensor_set_grad(TensorArguments.LiveHandle(p, nameof(tensors)), IntPtr.Zero);
-                    Ensure.NoPendingError();
+                    NativeTensors.ClearGrad(TensorArguments.Live(p, nameof(tensors)));
                 }
                 else
                 {
-                    ZeroGradOf(TensorArguments.LiveHandle(p, nameof(tensors)));
+                    NativeTensors.ZeroGrad(TensorArguments.Live(p, nameof(tensors)));
                 }
                 index++;
             }
-        }
-    }
-
-    private static void ZeroGradOf(IntPtr tensor)
-    {
-        LibTorchLoader.EnsureLoaded();
-        // THSTensor_grad returns a new handle to the gradient (or null); the TensorImpl is shared, so filling
-        // it fills t.grad, and the handle alone is freed afterwards.
-        IntPtr grad = NativeMethods.THSTensor_grad(tensor);
-        if (grad == IntPtr.Zero)
-        {
-            Ensure.NoPendingError();
-            return;
-        }
-        try
-        {
-            // fill_(0), not TorchSharp's zeros_out: an out= op refuses a gradient that requires grad (made
-            // with createGraph: true), where Python's t.grad.zero_() works.
-            NativeMethods.THSTensor_fill_(grad, ZeroScalar.Handle);
-            Ensure.NoPendingError();
-        }
-        finally
-        {
-            NativeMethods.THSTensor_dispose(grad);
-        }
-    }
-
-    /// <summary>One native <c>at::Scalar(0)</c> for the process, made on first use and never freed.</summary>
-    private static class ZeroScalar
-    {
-        internal static readonly IntPtr Handle = Create();
-
-        private static IntPtr Create()
-        {
-            LibTorchLoader.EnsureLoaded();
-            return NativeMethods.THSTorch_int32_to_scalar(0);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace AutogradKit;
@@ -27,15 +26,8 @@ public static class RequiresGradExtensions
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
-            TensorArguments.LiveHandle(t, nameof(t));
-            try
-            {
-                return t.detach();
-            }
-            catch (ExternalException e)
-            {
-                throw Ensure.Translate(e);
-            }
+            TensorArguments.Live(t, nameof(t));
+            return Ensure.Run(t.detach);
         }
 
         /// <summary>
@@ -54,21 +46,13 @@ public static class RequiresGradExtensions
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
-            TensorArguments.LiveHandle(t, nameof(t));
+            TensorArguments.Live(t, nameof(t));
             // libtorch silently keeps a non-leaf's grad_fn (so requires_grad stays true); PyTorch refuses in Python.
-            if (!requiresGrad && !NativeMethods.THSTensor_is_leaf(t.Handle))
+            if (!requiresGrad && !NativeTensors.IsLeaf(t))
             {
-                Ensure.NoPendingError();
                 throw new AutogradException(NonLeafMessage);
             }
-            try
-            {
-                t.requires_grad = requiresGrad;
-            }
-            catch (ExternalException e)
-            {
-                throw Ensure.Translate(e);
-            }
+            Ensure.Run(() => t.requires_grad = requiresGrad);
             return t;
         }
 
@@ -82,15 +66,8 @@ public static class RequiresGradExtensions
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
-            TensorArguments.LiveHandle(t, nameof(t));
-            try
-            {
-                t.retain_grad();
-            }
-            catch (ExternalException e)
-            {
-                throw Ensure.Translate(e);
-            }
+            TensorArguments.Live(t, nameof(t));
+            Ensure.Run(t.retain_grad);
         }
     }
 }

@@ -7,15 +7,15 @@ namespace AutogradKit;
 internal static class TensorArguments
 {
     /// <summary>
-    /// <paramref name="t"/>'s native handle, or <see cref="ObjectDisposedException"/> naming the argument when it was
-    /// disposed (TorchSharp would say only "Tensor invalid -- empty handle.").
+    /// <paramref name="t"/> itself, or <see cref="ObjectDisposedException"/> naming the argument when it was disposed
+    /// (TorchSharp would say only "Tensor invalid -- empty handle.").
     /// </summary>
-    internal static IntPtr LiveHandle(Tensor t, string paramName)
+    internal static Tensor Live(Tensor t, string paramName)
     {
         if (t.IsInvalid)
         {
             throw new ObjectDisposedException(nameof(Tensor), $"The tensor '{paramName}' was disposed.");
         }
-        return t.Handle;
+        return t;
     }
 }
