@@ -210,7 +210,7 @@ public abstract class AutogradFunction
                 {
                     using (torch.no_grad())
                     {
-                        result = Backward(ctx, gradOutputs);
+                        result = Backward(ctx, gradOutputs) ?? throw NullGradients();
                     }
                     result = DelayedError.Wrap(result, gradOutputs);
                 }
@@ -233,11 +233,13 @@ public abstract class AutogradFunction
     }
 
     // PyTorch allows extra gradients only when they are all None.
+    private InvalidOperationException NullGradients() => new($"{GetType().Name}.Backward returned null.");
+
     private Tensor?[] CheckGradientCount(Tensor?[]? result, int inputs)
     {
         if (result is null)
         {
-            throw new InvalidOperationException($"{GetType().Name}.Backward returned null.");
+            throw NullGradients();
         }
         if (result.Length > inputs && result.Skip(inputs).All(g => g is null))
         {

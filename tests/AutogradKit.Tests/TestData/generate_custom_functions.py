@@ -311,6 +311,7 @@ out["errors"] = {"freed": freed, "modified": modified,
 # gradcheck / gradgradcheck of custom functions.
 xc = torch.tensor([0.3, -0.7, 1.1], requires_grad=True)
 out["gradcheck"] = {"x": t(xc), "exp": torch.autograd.gradcheck(Exp.apply, (xc,)),
+                    "cube": torch.autograd.gradcheck(Cube.apply, (xc,)),
                     "cube_gradgrad": torch.autograd.gradgradcheck(Cube.apply, (xc,)),
                     "wrong": torch.autograd.gradcheck(WrongExp.apply, (xc,), raise_exception=False)}
 
