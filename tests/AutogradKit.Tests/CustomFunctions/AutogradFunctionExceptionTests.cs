@@ -6,6 +6,7 @@ namespace AutogradKit.Tests.CustomFunctions;
 
 /// <summary>An exception thrown in Forward, Backward or Jvp reaches the caller as itself, and the next call works.</summary>
 [NonParallelizable]
+[AutogradKit.Tests.Support.NoTensorLeaks(Strict = true)]
 public class AutogradFunctionExceptionTests
 {
     private static Tensor X() => torch.tensor(new[] { 0.5, -1.0, 2.0 }, dtype: ScalarType.Float64).requires_grad_(true);

@@ -8,6 +8,7 @@ namespace AutogradKit.Tests.CustomFunctions;
 
 /// <summary>AutogradFunction against PyTorch 1.13's torch.autograd.Function with the same functions.</summary>
 [NonParallelizable] // forward-mode cases open the process-wide dual level
+[AutogradKit.Tests.Support.NoTensorLeaks(Strict = true)]
 public class AutogradFunctionTests
 {
     private static void AssertClose(Tensor actual, JsonElement expected, string what) =>
