@@ -19,6 +19,8 @@ internal static partial class MisuseCases
     {
         public Exception? Thrown { get; private set; }
 
+        public override string ToString() => $"{fault} once={once}";
+
         protected override bool OnceDifferentiable => once;
 
         private Exception Throw() => Thrown = new InvalidOperationException($"user code failed ({fault})");

@@ -28,7 +28,9 @@ internal sealed class DelayedError : AutogradFunction
         {
             return gradients;
         }
-        int[] defined = [.. Enumerable.Range(0, gradients.Length).Where(i => gradients[i] is not null)];
+        // Only a floating point or complex gradient can require grad; any other is left for the engine to refuse.
+        int[] defined = [.. Enumerable.Range(0, gradients.Length)
+            .Where(i => gradients[i] is { } g && (g.is_floating_point() || g.is_complex()))];
         if (defined.Length == 0)
         {
             return gradients;

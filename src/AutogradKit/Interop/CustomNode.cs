@@ -63,8 +63,15 @@ internal sealed unsafe partial class CustomNode
     private IntPtr _address;
     private IntPtr[] _saved = [];
     private bool _freed;
-    private IntPtr* _returned;
-    private int _returnedCount;
+
+    // The gradients this thread last handed to libtorch: it copies them as soon as the callback returns, before this
+    // thread runs anything else, so they go at the thread's next callback (or the node's release_variables, which
+    // the engine calls on the same thread right after). Per thread, not per node: two passes may run one node at once.
+    [ThreadStatic]
+    private static IntPtr* t_returned;
+
+    [ThreadStatic]
+    private static int t_returnedCount;
 
     private CustomNode(int inputCount, Func<Tensor?[], Tensor?[]?> backward)
     {
@@ -296,6 +303,7 @@ internal sealed unsafe partial class CustomNode
     /// <summary>The engine's <c>release_variables()</c> for the node at <paramref name="address"/>.</summary>
     internal static void ReleaseVariablesOf(IntPtr address)
     {
+        FreeReturned();
         if (Live.TryGetValue(address, out CustomNode? node))
         {
             node.FreeSaved();
@@ -310,7 +318,6 @@ internal sealed unsafe partial class CustomNode
             saved = _saved;
             _saved = [];
             _freed = true;
-            FreeReturned();
         }
         DisposeSaved(saved);
     }
@@ -327,76 +334,97 @@ internal sealed unsafe partial class CustomNode
         Ensure.ClearPendingError();
     }
 
-    // The gradients handed to libtorch stay alive until it has copied them: until the next call, release or death.
-    private void FreeReturned()
+    private static void FreeReturned()
     {
-        if (_returned is null)
+        IntPtr* returned = t_returned;
+        int count = t_returnedCount;
+        t_returned = null;
+        t_returnedCount = 0;
+        if (returned is null)
         {
             return;
         }
-        for (int i = 0; i < _returnedCount; i++)
+        for (int i = 0; i < count; i++)
         {
-            if (_returned[i] != IntPtr.Zero)
+            if (returned[i] != IntPtr.Zero)
             {
-                NativeMethods.THSTensor_dispose(_returned[i]);
+                NativeMethods.THSTensor_dispose(returned[i]);
             }
         }
-        NativeMemory.Free(_returned);
-        _returned = null;
-        _returnedCount = 0;
+        NativeMemory.Free(returned);
+    }
+
+    private static TensorArray Returned(IntPtr* array, int count)
+    {
+        FreeReturned();
+        t_returned = array;
+        t_returnedCount = count;
+        return new TensorArray { Array = array, Size = count };
     }
 
     private TensorArray Apply(IntPtr* gradients, int count)
     {
         try
         {
-            lock (_gate)
-            {
-                FreeReturned();
-            }
-            // Every tensor the backward makes (the gradients handed to it included) goes when it returns; what
-            // libtorch gets are new handles of the returned ones.
-            using DisposeScope scope = torch.NewDisposeScope();
-            var grads = new Tensor?[count];
-            for (int i = 0; i < count; i++)
-            {
-                grads[i] = gradients[i] == IntPtr.Zero ? null : Tensor.UnsafeCreateTensor(gradients[i]);
-            }
-            Tensor?[]? result = _backward(grads);
-            lock (_gate)
-            {
-                if (result is null)
-                {
-                    return Failure();
-                }
-                _returnedCount = result.Length;
-                _returned = (IntPtr*)NativeMemory.AllocZeroed((nuint)Math.Max(1, result.Length), (nuint)IntPtr.Size);
-                for (int i = 0; i < result.Length; i++)
-                {
-                    Tensor? g = result[i];
-                    _returned[i] = g is null ? IntPtr.Zero : NativeMethods.THSTensor_alias(g.Handle);
-                    GC.KeepAlive(g);
-                }
-                return new TensorArray { Array = _returned, Size = _returnedCount };
-            }
+            var handles = (IntPtr*)Run(gradients, count, out int length);
+            // Only now, with everything the backward made already disposed (which may run other nodes' deleters),
+            // does this array become the thread's pending one.
+            return handles is null ? Failure() : Returned(handles, length);
         }
         catch (Exception e)
         {
             HookErrors.Record(e);
-            lock (_gate)
+            return Failure();
+        }
+    }
+
+    // The backward, inside a dispose scope: every tensor it makes (the gradients handed to it included) goes when it
+    // returns; libtorch gets new handles of the returned ones (null: failed, recorded).
+    private IntPtr Run(IntPtr* gradients, int count, out int length)
+    {
+        length = 0;
+        using DisposeScope scope = torch.NewDisposeScope();
+        var grads = new Tensor?[count];
+        for (int i = 0; i < count; i++)
+        {
+            grads[i] = gradients[i] == IntPtr.Zero ? null : Tensor.UnsafeCreateTensor(gradients[i]);
+        }
+        Tensor?[]? result = _backward(grads);
+        if (result is null)
+        {
+            return IntPtr.Zero;
+        }
+        var handles = (IntPtr*)NativeMemory.AllocZeroed((nuint)Math.Max(1, result.Length), (nuint)IntPtr.Size);
+        try
+        {
+            for (int i = 0; i < result.Length; i++)
             {
-                return Failure();
+                Tensor? g = result[i];
+                handles[i] = g is null ? IntPtr.Zero : NativeMethods.THSTensor_alias(g.Handle);
+                GC.KeepAlive(g);
             }
+            length = result.Length;
+            return (IntPtr)handles;
+        }
+        catch
+        {
+            for (int i = 0; i < result.Length; i++)
+            {
+                if (handles[i] != IntPtr.Zero)
+                {
+                    NativeMethods.THSTensor_dispose(handles[i]);
+                }
+            }
+            NativeMemory.Free(handles);
+            throw;
         }
     }
 
     // One undefined gradient more than the node has inputs: the engine's validate_outputs rejects it, catchably.
     private TensorArray Failure()
     {
-        FreeReturned();
-        _returnedCount = _inputCount + 1;
-        _returned = (IntPtr*)NativeMemory.AllocZeroed((nuint)_returnedCount, (nuint)IntPtr.Size);
-        return new TensorArray { Array = _returned, Size = _returnedCount };
+        int count = _inputCount + 1;
+        return Returned((IntPtr*)NativeMemory.AllocZeroed((nuint)count, (nuint)IntPtr.Size), count);
     }
 
     private void Delete()
