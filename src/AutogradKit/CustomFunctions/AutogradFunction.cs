@@ -172,7 +172,7 @@ public abstract class AutogradFunction
         }
         finally
         {
-            ctx.ExitJvp();
+            FunctionContext.Exit();
         }
         if (outputTangents.Length != outputs.Length)
         {
@@ -221,7 +221,7 @@ public abstract class AutogradFunction
             }
             finally
             {
-                ctx.ExitBackward();
+                FunctionContext.Exit();
             }
             return CheckGradientCount(result, ctx.NeedsInputGrad.Count);
         }

@@ -9,8 +9,9 @@ namespace AutogradKit;
 /// what <c>Backward</c> and <c>Jvp</c> read back.
 /// </summary>
 /// <remarks>
-/// One context per <see cref="AutogradFunction.Apply"/> call, made by it. Thread-safety: not thread-safe; a context is
-/// used by its forward, then by the backward passes through its node (which libtorch runs one at a time per pass).
+/// One context per <see cref="AutogradFunction.Apply"/> call, made by it. Thread-safety: the Save/Mark/Set members are
+/// for <c>Forward</c>, on one thread; <see cref="SavedTensors"/> and <see cref="NeedsInputGrad"/> may be read by
+/// backward passes through the same node on several threads at once (each thread unpacks its own tensors).
 /// </remarks>
 public sealed class FunctionContext
 {
@@ -19,7 +20,22 @@ public sealed class FunctionContext
     private Tensor?[] _toSaveForForward = [];
     private Tensor[] _dirty = [];
     private Tensor[] _nonDifferentiable = [];
-    private IReadOnlyList<Tensor?>? _current;
+
+    // What SavedTensors reads, per thread: libtorch may run one node from passes on two threads at once, and each
+    // backward's unpacked tensors belong to its own dispose scope. A stack, for a backward run inside a backward.
+    [ThreadStatic]
+    private static Frame? t_frame;
+
+    private sealed class Frame(FunctionContext context, bool backward, IReadOnlyList<Tensor?>? saved, Frame? outer)
+    {
+        public FunctionContext Context { get; } = context;
+
+        public bool Backward { get; } = backward;
+
+        public IReadOnlyList<Tensor?>? Saved { get; set; } = saved;
+
+        public Frame? Outer { get; } = outer;
+    }
 
     internal FunctionContext(bool[] needsInputGrad) => _needsInputGrad = needsInputGrad;
 
@@ -38,7 +54,20 @@ public sealed class FunctionContext
     /// </summary>
     /// <exception cref="GraphFreedException">A backward pass that did not retain the graph already freed them.</exception>
     /// <exception cref="AutogradException">A saved tensor was modified in place since it was saved (PyTorch's message).</exception>
-    public IReadOnlyList<Tensor?> SavedTensors => _current ?? (Node is { } node && InBackward ? (_current = node.UnpackSaved()) : []);
+    public IReadOnlyList<Tensor?> SavedTensors
+    {
+        get
+        {
+            for (Frame? f = t_frame; f is not null; f = f.Outer)
+            {
+                if (ReferenceEquals(f.Context, this))
+                {
+                    return f.Saved ??= f.Backward && Node is { } node ? node.UnpackSaved() : [];
+                }
+            }
+            return [];
+        }
+    }
 
     /// <summary><c>ctx.save_for_backward(*tensors)</c>: call once, in <c>Forward</c>, with inputs or outputs (null allowed).</summary>
     public void SaveForBackward(params Tensor?[] tensors)
@@ -83,27 +112,14 @@ public sealed class FunctionContext
     /// <summary>Shape, dtype and device of each output, for materialising undefined gradients.</summary>
     internal (long[] Shape, ScalarType DType, Device Device)[] Outputs { get; set; } = [];
 
-    private bool InBackward { get; set; }
+    /// <summary>On this thread, until <see cref="Exit"/>, <see cref="SavedTensors"/> is what <see cref="SaveForForward"/> saved.</summary>
+    internal void EnterJvp() => t_frame = new Frame(this, backward: false, _toSaveForForward, t_frame);
 
-    /// <summary>From now on <see cref="SavedTensors"/> is what <see cref="SaveForForward"/> saved.</summary>
-    internal void EnterJvp() => _current = _toSaveForForward;
+    /// <summary>On this thread, until <see cref="Exit"/>, <see cref="SavedTensors"/> unpacks the node's saved tensors (once).</summary>
+    internal void EnterBackward() => t_frame = new Frame(this, backward: true, null, t_frame);
 
-    /// <summary>Ends <c>Jvp</c>: the forward-saved tensors are no longer readable.</summary>
-    internal void ExitJvp() => _current = null;
-
-    /// <summary>From now on <see cref="SavedTensors"/> unpacks the node's saved tensors (once).</summary>
-    internal void EnterBackward()
-    {
-        _current = null;
-        InBackward = true;
-    }
-
-    /// <summary>Ends <c>Backward</c>; the unpacked tensors are disposed by its dispose scope.</summary>
-    internal void ExitBackward()
-    {
-        _current = null;
-        InBackward = false;
-    }
+    /// <summary>Ends this thread's innermost <see cref="EnterJvp"/> or <see cref="EnterBackward"/>; unpacked tensors go with the backward's dispose scope.</summary>
+    internal static void Exit() => t_frame = t_frame?.Outer;
 
     private static Tensor[] Checked(Tensor[] tensors, string name)
     {

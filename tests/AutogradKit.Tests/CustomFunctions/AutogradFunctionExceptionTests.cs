@@ -79,3 +79,28 @@ public class AutogradFunctionExceptionTests
         Assert.That(CustomNode.LiveCount, Is.EqualTo(live));
     }
 }
+
+/// <summary>Backward passes through one custom node on several threads at once.</summary>
+[NonParallelizable]
+public class AutogradFunctionConcurrencyTests
+{
+    [Test]
+    public void Backward_ThroughOneRetainedNodeOnFourThreads_AccumulatesEveryPass()
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor x = torch.tensor(new[] { 0.5, -1.0, 2.0 }, dtype: ScalarType.Float64).requires_grad_(true);
+        Tensor y = new Exp().Apply(x)[0].sum();
+
+        Parallel.For(0, 4, _ =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                using var inner = torch.NewDisposeScope();
+                y.Backward(retainGraph: true);
+            }
+        });
+
+        // AccumulateGrad locks the leaf; the custom node ran 800 times, on four threads.
+        Assert.That(torch.allclose(x.grad!, 800 * x.exp().detach()), Is.True, x.grad!.Repr());
+    }
+}
