@@ -17,7 +17,7 @@ namespace AutogradKit;
 /// slots hold the exported <c>Node::name</c>, <c>Node::release_variables</c>, <c>Node::will_release_variables</c> and
 /// <c>Node::is_aot_backward</c>. A mismatch fails every custom function with <see cref="NotSupportedException"/>; no
 /// vtable is copied from unverified memory.</para>
-/// <para>Thread-safe: the check runs once; vtable copies are made once per name and never freed (one per C# class).</para>
+/// <para>Thread-safe: the check runs once, on a fresh thread; vtable copies are made once per name and never freed (one per C# class).</para>
 /// </remarks>
 internal static unsafe partial class CustomNodeAbi
 {
@@ -54,7 +54,7 @@ internal static unsafe partial class CustomNodeAbi
 
     private const string ExpectedTypeName = "10CSharpNode";
 
-    private static readonly Lazy<(IntPtr Vtable, Exception? Failure)> Verified = new(Verify, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<(IntPtr Vtable, Exception? Failure)> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static readonly ConcurrentDictionary<string, IntPtr> VtablesByName = new();
 
@@ -128,6 +128,19 @@ internal static unsafe partial class CustomNodeAbi
             // Nothing may unwind into libtorch; the failure reaches the pass's caller.
             HookErrors.Record(e);
         }
+    }
+
+    // No caller state (anomaly mode's stack capture, an open scope) reaches the probe node on a thread of its own.
+    private static (IntPtr, Exception?) VerifyOnFreshThread()
+    {
+        (IntPtr, Exception?) result = default;
+        var thread = new Thread(() => result = Verify(), maxStackSize: 1 << 20) { IsBackground = true, Name = "AutogradKit custom node ABI check" };
+        using (ExecutionContext.SuppressFlow())
+        {
+            thread.Start();
+        }
+        thread.Join();
+        return result;
     }
 
     private static (IntPtr, Exception?) Verify()

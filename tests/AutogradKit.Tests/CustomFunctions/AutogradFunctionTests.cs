@@ -245,6 +245,20 @@ public class AutogradFunctionTests
     }
 
     [Test]
+    public void Backward_SavedOutputOfALongNamedFunctionModified_LibTorchNamesTheNodeAsPyTorch()
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor x = Leaf(Case("exp").GetProperty("x"));
+        Tensor y = new ExponentialWithALongName().Apply(x)[0];
+        y.mul_(2);
+
+        var e = Assert.Throws<AutogradException>(() => y.sum().Backward());
+
+        // libtorch's own text calls the node's name(): a heap-allocated std::string past 15 characters.
+        Assert.That(e!.Message, Does.Contain("which is output 0 of ExponentialWithALongNameBackward,"));
+    }
+
+    [Test]
     public void Backward_TooManyGradients_ThrowsPyTorchsError()
     {
         using var scope = torch.NewDisposeScope();

@@ -218,3 +218,16 @@ internal sealed class Throwing(string phase) : AutogradFunction
 
     protected override Tensor?[] Jvp(FunctionContext ctx, Tensor?[] t) => phase == "Jvp" ? throw Error : [t[0]! * 2];
 }
+
+/// <summary>Exp under a name longer than libstdc++'s 15-character local string buffer.</summary>
+internal sealed class ExponentialWithALongName : AutogradFunction
+{
+    protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
+    {
+        Tensor result = inputs[0].exp();
+        ctx.SaveForBackward(result);
+        return [result];
+    }
+
+    protected override Tensor?[] Backward(FunctionContext ctx, Tensor?[] g) => [g[0]! * ctx.SavedTensors[0]!];
+}
