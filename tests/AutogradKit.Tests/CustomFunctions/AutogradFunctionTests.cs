@@ -327,6 +327,18 @@ public class AutogradFunctionTests
     }
 
     [Test]
+    public void Apply_IntegerInputInsideDualLevel_RunsForwardOnly()
+    {
+        using var scope = torch.NewDisposeScope();
+        using (Autograd.ForwardAD.DualLevel())
+        {
+            Tensor[] o = new NoJvp().Apply(torch.tensor(new long[] { 1, 2, 3 }));
+
+            Assert.That(o[0].data<long>().ToArray(), Is.EqualTo(new long[] { 2, 4, 6 }));
+        }
+    }
+
+    [Test]
     public void Apply_WithoutJvpOnATangent_ThrowsPyTorchsErrorButWithoutTangentWorks()
     {
         using var scope = torch.NewDisposeScope();
