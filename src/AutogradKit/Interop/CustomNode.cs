@@ -19,8 +19,11 @@ namespace AutogradKit;
 /// the recorded exception.</para>
 /// <para>Lifetime: the C# object lives from <see cref="Create"/> until libtorch destroys the C++ node (TorchSharp's
 /// deleter calls back), whatever thread that happens on; the saved tensors go then at the latest.</para>
-/// <para>Thread-safety: the backward callback, <see cref="UnpackSaved"/> and <c>release_variables</c> take the
-/// node's lock (libtorch may run one node from two passes at once); building a node is single-threaded.</para>
+/// <para>Thread-safety: <see cref="UnpackSaved"/>, <see cref="Save"/> and <c>release_variables</c> take the node's
+/// lock; the backward callback keeps its state per thread (libtorch may run one node from passes on two threads at
+/// once); building a node is single-threaded. A node's saved tensors are libtorch <c>SavedVariable</c>s: unpacking
+/// after release raises PyTorch's "backward through the graph a second time" error, and after an in-place change
+/// libtorch's version-check error (naming the node through the renamed <c>name()</c>).</para>
 /// </remarks>
 internal sealed unsafe partial class CustomNode
 {
