@@ -62,8 +62,8 @@ public abstract class AutogradFunction
     /// </summary>
     protected virtual bool OnceDifferentiable => false;
 
-    /// <summary>The node's name: PyTorch's <c>&lt;class&gt;Backward</c>.</summary>
-    internal virtual string NodeName => GetType().Name + "Backward";
+    /// <summary>The node's name: PyTorch's <c>&lt;class&gt;Backward</c> (a generic class without its arity suffix).</summary>
+    internal virtual string NodeName => GetType().Name.Split('`')[0] + "Backward";
 
     /// <summary>
     /// <c>Function.apply(*inputs)</c>: runs <see cref="Forward"/> and, when grad is enabled and an input requires
