@@ -8,7 +8,7 @@ namespace AutogradKit.Misuse;
 /// the call, and where docs/api.md names the exception, checks it with <see cref="Expect{T}"/>. Tensors are created
 /// inside the runner's dispose scope. Cases that open scopes or register hooks undo them in finally blocks.
 /// </summary>
-internal static class MisuseCases
+internal static partial class MisuseCases
 {
     private static readonly long[][] Shapes = [[], [1], [3], [2, 3], [4], [0], [2, 0, 3]];
     private static readonly ScalarType[] FloatTypes = [ScalarType.Float32, ScalarType.Float64];
@@ -763,6 +763,7 @@ internal static class MisuseCases
             }
             Require(Autograd.ForwardAD.UnpackDual(dual.sin()).Tangent is null, "a tangent outlived its level");
         });
+        AddCustomFunctionCases(Add);
         return cases;
     }
 

@@ -93,6 +93,12 @@ internal static unsafe class NodeLayout
         return name;
     }
 
+    /// <summary>
+    /// Names the nodes whose vptr is <paramref name="vtable"/>: a custom function's own vtable copy
+    /// (<see cref="CustomNodeAbi"/>), whose type_info still says <c>CSharpNode</c>.
+    /// </summary>
+    internal static void RegisterName(IntPtr vtable, string name) => NamesByVtable[vtable] = name;
+
     /// <summary>The Python-visible name: the C++ type name without its namespace (<c>AddBackward0</c>).</summary>
     internal static string ShortName(string qualified)
     {

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace AutogradKit;
+
+/// <summary>
+/// The vtable facts behind <see cref="CustomNode"/>'s PyTorch names and its <c>release_variables</c>: TorchSharp's
+/// <c>CSharpNode</c> (a <c>torch::autograd::Node</c> subclass) is named <c>CSharpNode</c> by libtorch and keeps its saved
+/// tensors after a backward that does not retain the graph. Each AutogradKit custom function class gets its own copy of
+/// <c>CSharpNode</c>'s vtable in which the <c>name()</c> slot returns the PyTorch name (<c>ExpBackward</c>) and the
+/// <c>release_variables()</c> slot frees the node's saved tensors, as PyTorch's <c>PyNode</c> does.
+/// </summary>
+/// <remarks>
+/// <para>Every fact is checked at first use against <c>CSharpNode</c>'s own vtable: its type_info name, and that the
+/// slots hold the exported <c>Node::name</c>, <c>Node::release_variables</c>, <c>Node::will_release_variables</c> and
+/// <c>Node::is_aot_backward</c>. A mismatch fails every custom function with <see cref="NotSupportedException"/>; no
+/// vtable is copied from unverified memory.</para>
+/// <para>Thread-safe: the check runs once, on a fresh thread; vtable copies are made once per name and never freed (one per C# class).</para>
+/// </remarks>
+internal static unsafe partial class CustomNodeAbi
+{
+    /// <summary>Slots of <c>CSharpNode</c>'s vtable, after the offset-to-top and type_info words.</summary>
+    /// <remarks>
+    /// from torch/csrc/autograd/function.h (libtorch 2.10): <c>~Node</c> (complete, deleting), <c>name</c>,
+    /// <c>tensor_pre_hooks</c>, <c>tensor_post_acc_grad_hooks</c>, <c>release_variables</c>,
+    /// <c>will_release_variables</c>, <c>is_traceable</c>, <c>passes_state_transparently</c>, <c>compiled_args</c>,
+    /// <c>apply_with_saved</c>, <c>is_aot_backward</c>, <c>apply</c>; <c>CSharpNode</c> (TorchSharp's THSAutograd.h)
+    /// adds none.
+    /// </remarks>
+    internal const int SlotCount = 13;
+
+    /// <summary>from torch/csrc/autograd/function.h: <c>virtual std::string name() const</c>.</summary>
+    internal const int NameSlot = 2;
+
+    /// <summary>from torch/csrc/autograd/function.h: <c>virtual void release_variables()</c>.</summary>
+    internal const int ReleaseVariablesSlot = 5;
+
+    /// <summary>from torch/csrc/autograd/function.h: <c>virtual void will_release_variables()</c>.</summary>
+    internal const int WillReleaseVariablesSlot = 6;
+
+    /// <summary>from torch/csrc/autograd/function.h: <c>virtual bool is_aot_backward() const</c>, the last before <c>apply</c>.</summary>
+    internal const int IsAotBackwardSlot = 11;
+
+    /// <summary>The Itanium ABI's words before slot 0: offset-to-top, then the type_info pointer.</summary>
+    internal const int PrefixWords = 2;
+
+    /// <summary>libstdc++'s std::string: {char* data, size_t length, char local_buffer[16]} (bits/basic_string.h).</summary>
+    internal const int StringLocalBufferOffset = 16;
+
+    /// <summary>The longest text libstdc++ keeps in the local buffer (15 chars and the NUL).</summary>
+    internal const int StringLocalCapacity = 15;
+
+    private const string ExpectedTypeName = "10CSharpNode";
+
+    private static readonly Lazy<(IntPtr Vtable, Exception? Failure)> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private static readonly ConcurrentDictionary<string, IntPtr> VtablesByName = new();
+
+    // Name bytes (UTF-8) by vtable copy (its slot-0 address, a node's vptr), read by the name() slot.
+    private static readonly ConcurrentDictionary<IntPtr, byte[]> NamesByVtable = new();
+
+    /// <summary>
+    /// CSharpNode's vtable (slot 0), after the first-use check; throws its failure.
+    /// </summary>
+    internal static IntPtr CSharpNodeVtable
+    {
+        get
+        {
+            if (Verified.Value.Failure is { } failure)
+            {
+                throw failure;
+            }
+            return Verified.Value.Vtable;
+        }
+    }
+
+    /// <summary>
+    /// The vtable (slot-0 address) that makes a CSharpNode answer <paramref name="name"/>; made once per name and
+    /// registered with <see cref="NodeLayout"/> so that <see cref="GradFn.Name"/> reads the same name.
+    /// </summary>
+    internal static IntPtr VtableNamed(string name) => VtablesByName.GetOrAdd(name, static n =>
+    {
+        IntPtr original = CSharpNodeVtable;
+        int words = PrefixWords + SlotCount;
+        var copy = (IntPtr*)NativeMemory.Alloc((nuint)(words * IntPtr.Size));
+        new ReadOnlySpan<IntPtr>((IntPtr*)original - PrefixWords, words).CopyTo(new Span<IntPtr>(copy, words));
+        IntPtr* slots = copy + PrefixWords;
+        slots[NameSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, IntPtr, byte*>)&Name;
+        slots[ReleaseVariablesSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&ReleaseVariables;
+        NamesByVtable[(IntPtr)slots] = Encoding.UTF8.GetBytes(n);
+        NodeLayout.RegisterName((IntPtr)slots, n);
+        return (IntPtr)slots;
+    });
+
+    /// <summary>
+    /// <c>name()</c> of a renamed node: a libstdc++ std::string built in the caller's return slot (System V sret:
+    /// the slot's address comes first and is returned).
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte* Name(byte* result, IntPtr node)
+    {
+        byte[] name = NamesByVtable.TryGetValue(*(IntPtr*)node, out byte[]? known) ? known : "CSharpNode"u8.ToArray();
+        byte* data = result + StringLocalBufferOffset;
+        if (name.Length > StringLocalCapacity)
+        {
+            data = (byte*)OperatorNew((nuint)name.Length + 1);
+            *(nuint*)(result + StringLocalBufferOffset) = (nuint)name.Length;
+        }
+        name.CopyTo(new Span<byte>(data, name.Length));
+        data[name.Length] = 0;
+        *(byte**)result = data;
+        *(nuint*)(result + IntPtr.Size) = (nuint)name.Length;
+        return result;
+    }
+
+    /// <summary><c>release_variables()</c>: the engine is done with the node and does not keep the graph.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static void ReleaseVariables(IntPtr node)
+    {
+        try
+        {
+            CustomNode.ReleaseVariablesOf(node);
+        }
+        catch (Exception e)
+        {
+            // Nothing may unwind into libtorch; the failure reaches the pass's caller.
+            HookErrors.Record(e);
+        }
+    }
+
+    // No caller state (anomaly mode's stack capture, an open scope) reaches the probe node on a thread of its own.
+    private static (IntPtr, Exception?) VerifyOnFreshThread()
+    {
+        (IntPtr, Exception?) result = default;
+        var thread = new Thread(() => result = Verify(), maxStackSize: 1 << 20) { IsBackground = true, Name = "AutogradKit custom node ABI check" };
+        using (ExecutionContext.SuppressFlow())
+        {
+            thread.Start();
+        }
+        thread.Join();
+        return result;
+    }
+
+    private static (IntPtr, Exception?) Verify()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            return (IntPtr.Zero, new PlatformNotSupportedException($"Custom autograd functions patch libtorch's node vtable and are supported only with {HookAbi.VerifiedLibTorch}."));
+        }
+        try
+        {
+            LibTorchLoader.EnsureLoaded();
+            IntPtr vtable = CustomNode.ProbeVtable();
+            IntPtr typeInfo = ((IntPtr*)vtable)[-1];
+            string typeName = Marshal.PtrToStringUTF8(*(IntPtr*)(typeInfo + IntPtr.Size)) ?? "";
+            if (typeName != ExpectedTypeName)
+            {
+                return (IntPtr.Zero, Mismatch($"the node's type_info names '{typeName}', not '{ExpectedTypeName}'."));
+            }
+            IntPtr bridge = NativeLibrary.Load(Libraries.TorchSharp, typeof(CustomNodeAbi).Assembly, null);
+            IntPtr torch = NativeLibrary.Load(Libraries.TorchCpu, typeof(CustomNodeAbi).Assembly, null);
+            (int Slot, IntPtr Library, string Symbol)[] expected =
+            [
+                (NameSlot, torch, "_ZNK5torch8autograd4Node4nameB5cxx11Ev"),
+                (ReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node17release_variablesEv"),
+                (WillReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node22will_release_variablesEv"),
+                (IsAotBackwardSlot, bridge, "_ZNK5torch8autograd4Node15is_aot_backwardEv"),
+            ];
+            foreach ((int slot, IntPtr library, string symbol) in expected)
+            {
+                if (!NativeLibrary.TryGetExport(library, symbol, out IntPtr address) || ((IntPtr*)vtable)[slot] != address)
+                {
+                    return (IntPtr.Zero, Mismatch($"vtable slot {slot} is not {symbol}."));
+                }
+            }
+            return (vtable, null);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return (IntPtr.Zero, Mismatch(e.Message));
+        }
+    }
+
+    private static NotSupportedException Mismatch(string detail) =>
+        new($"Custom autograd functions need {HookAbi.VerifiedLibTorch}; the first-use check of TorchSharp's CSharpNode failed: {detail}");
+
+    /// <summary>libstdc++'s <c>operator new(size_t)</c>, the allocator a std::string's heap buffer must come from.</summary>
+    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
+    private static partial IntPtr OperatorNew(nuint size);
+}
