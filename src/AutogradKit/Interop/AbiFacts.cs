@@ -128,4 +128,37 @@ internal static class AbiFacts
         /// </summary>
         public const int CppHooksListOffset = 120;
     }
+
+    /// <summary>
+    /// The virtual table of <c>torch::autograd::Node</c> (torch/csrc/autograd/function.h), as TorchSharp's
+    /// <c>CSharpNode</c> has it (Itanium ABI: two words before slot 0, offset-to-top and type_info).
+    /// </summary>
+    /// <remarks>Checked by <see cref="CustomNodeAbi"/>: the type_info name and the exported functions in four slots.</remarks>
+    internal static class NodeVtable
+    {
+        /// <summary>Slots of <c>CSharpNode</c>'s vtable, after the offset-to-top and type_info words.</summary>
+        /// <remarks>
+        /// from torch/csrc/autograd/function.h (libtorch 2.10): <c>~Node</c> (complete, deleting), <c>name</c>,
+        /// <c>tensor_pre_hooks</c>, <c>tensor_post_acc_grad_hooks</c>, <c>release_variables</c>,
+        /// <c>will_release_variables</c>, <c>is_traceable</c>, <c>passes_state_transparently</c>, <c>compiled_args</c>,
+        /// <c>apply_with_saved</c>, <c>is_aot_backward</c>, <c>apply</c>; <c>CSharpNode</c> (TorchSharp's THSAutograd.h)
+        /// adds none.
+        /// </remarks>
+        public const int SlotCount = 13;
+
+        /// <summary>from torch/csrc/autograd/function.h: <c>virtual std::string name() const</c>.</summary>
+        public const int NameSlot = 2;
+
+        /// <summary>from torch/csrc/autograd/function.h: <c>virtual void release_variables()</c>.</summary>
+        public const int ReleaseVariablesSlot = 5;
+
+        /// <summary>from torch/csrc/autograd/function.h: <c>virtual void will_release_variables()</c>.</summary>
+        public const int WillReleaseVariablesSlot = 6;
+
+        /// <summary>from torch/csrc/autograd/function.h: <c>virtual bool is_aot_backward() const</c>, the last before <c>apply</c>.</summary>
+        public const int IsAotBackwardSlot = 11;
+
+        /// <summary>The Itanium ABI's words before slot 0: offset-to-top, then the type_info pointer.</summary>
+        public const int PrefixWords = 2;
+    }
 }

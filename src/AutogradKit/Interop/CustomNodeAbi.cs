@@ -21,37 +21,6 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe partial class CustomNodeAbi
 {
-    /// <summary>Slots of <c>CSharpNode</c>'s vtable, after the offset-to-top and type_info words.</summary>
-    /// <remarks>
-    /// from torch/csrc/autograd/function.h (libtorch 2.10): <c>~Node</c> (complete, deleting), <c>name</c>,
-    /// <c>tensor_pre_hooks</c>, <c>tensor_post_acc_grad_hooks</c>, <c>release_variables</c>,
-    /// <c>will_release_variables</c>, <c>is_traceable</c>, <c>passes_state_transparently</c>, <c>compiled_args</c>,
-    /// <c>apply_with_saved</c>, <c>is_aot_backward</c>, <c>apply</c>; <c>CSharpNode</c> (TorchSharp's THSAutograd.h)
-    /// adds none.
-    /// </remarks>
-    internal const int SlotCount = 13;
-
-    /// <summary>from torch/csrc/autograd/function.h: <c>virtual std::string name() const</c>.</summary>
-    internal const int NameSlot = 2;
-
-    /// <summary>from torch/csrc/autograd/function.h: <c>virtual void release_variables()</c>.</summary>
-    internal const int ReleaseVariablesSlot = 5;
-
-    /// <summary>from torch/csrc/autograd/function.h: <c>virtual void will_release_variables()</c>.</summary>
-    internal const int WillReleaseVariablesSlot = 6;
-
-    /// <summary>from torch/csrc/autograd/function.h: <c>virtual bool is_aot_backward() const</c>, the last before <c>apply</c>.</summary>
-    internal const int IsAotBackwardSlot = 11;
-
-    /// <summary>The Itanium ABI's words before slot 0: offset-to-top, then the type_info pointer.</summary>
-    internal const int PrefixWords = 2;
-
-    /// <summary>libstdc++'s std::string: {char* data, size_t length, char local_buffer[16]} (bits/basic_string.h).</summary>
-    internal const int StringLocalBufferOffset = 16;
-
-    /// <summary>The longest text libstdc++ keeps in the local buffer (15 chars and the NUL).</summary>
-    internal const int StringLocalCapacity = 15;
-
     private const string ExpectedTypeName = "10CSharpNode";
 
     private static readonly Lazy<(IntPtr Vtable, Exception? Failure)> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -83,12 +52,12 @@ internal static unsafe partial class CustomNodeAbi
     internal static IntPtr VtableNamed(string name) => VtablesByName.GetOrAdd(name, static n =>
     {
         IntPtr original = CSharpNodeVtable;
-        int words = PrefixWords + SlotCount;
+        int words = AbiFacts.NodeVtable.PrefixWords + AbiFacts.NodeVtable.SlotCount;
         var copy = (IntPtr*)NativeMemory.Alloc((nuint)(words * IntPtr.Size));
-        new ReadOnlySpan<IntPtr>((IntPtr*)original - PrefixWords, words).CopyTo(new Span<IntPtr>(copy, words));
-        IntPtr* slots = copy + PrefixWords;
-        slots[NameSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, IntPtr, byte*>)&Name;
-        slots[ReleaseVariablesSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&ReleaseVariables;
+        new ReadOnlySpan<IntPtr>((IntPtr*)original - AbiFacts.NodeVtable.PrefixWords, words).CopyTo(new Span<IntPtr>(copy, words));
+        IntPtr* slots = copy + AbiFacts.NodeVtable.PrefixWords;
+        slots[AbiFacts.NodeVtable.NameSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, IntPtr, byte*>)&Name;
+        slots[AbiFacts.NodeVtable.ReleaseVariablesSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&ReleaseVariables;
         NamesByVtable[(IntPtr)slots] = Encoding.UTF8.GetBytes(n);
         NodeLayout.RegisterName((IntPtr)slots, n);
         return (IntPtr)slots;
@@ -102,11 +71,11 @@ internal static unsafe partial class CustomNodeAbi
     private static byte* Name(byte* result, IntPtr node)
     {
         byte[] name = NamesByVtable.TryGetValue(*(IntPtr*)node, out byte[]? known) ? known : "CSharpNode"u8.ToArray();
-        byte* data = result + StringLocalBufferOffset;
-        if (name.Length > StringLocalCapacity)
+        byte* data = result + AbiFacts.StdString.LocalBufferOffset;
+        if (name.Length > AbiFacts.StdString.LocalCapacity)
         {
             data = (byte*)OperatorNew((nuint)name.Length + 1);
-            *(nuint*)(result + StringLocalBufferOffset) = (nuint)name.Length;
+            *(nuint*)(result + AbiFacts.StdString.LocalBufferOffset) = (nuint)name.Length;
         }
         name.CopyTo(new Span<byte>(data, name.Length));
         data[name.Length] = 0;
@@ -131,23 +100,13 @@ internal static unsafe partial class CustomNodeAbi
     }
 
     // No caller state (anomaly mode's stack capture, an open scope) reaches the probe node on a thread of its own.
-    private static (IntPtr, Exception?) VerifyOnFreshThread()
-    {
-        (IntPtr, Exception?) result = default;
-        var thread = new Thread(() => result = Verify(), maxStackSize: 1 << 20) { IsBackground = true, Name = "AutogradKit custom node ABI check" };
-        using (ExecutionContext.SuppressFlow())
-        {
-            thread.Start();
-        }
-        thread.Join();
-        return result;
-    }
+    private static (IntPtr, Exception?) VerifyOnFreshThread() => FirstUseCheck.Run(Verify, "AutogradKit custom node ABI check");
 
     private static (IntPtr, Exception?) Verify()
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        if (!AbiFacts.IsVerifiedPlatform)
         {
-            return (IntPtr.Zero, new PlatformNotSupportedException($"Custom autograd functions patch libtorch's node vtable and are supported only with {HookAbi.VerifiedLibTorch}."));
+            return (IntPtr.Zero, new PlatformNotSupportedException($"Custom autograd functions patch libtorch's node vtable and are supported only with {AbiFacts.VerifiedOn}."));
         }
         try
         {
@@ -163,10 +122,10 @@ internal static unsafe partial class CustomNodeAbi
             IntPtr torch = NativeLibrary.Load(Libraries.TorchCpu, typeof(CustomNodeAbi).Assembly, null);
             (int Slot, IntPtr Library, string Symbol)[] expected =
             [
-                (NameSlot, torch, "_ZNK5torch8autograd4Node4nameB5cxx11Ev"),
-                (ReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node17release_variablesEv"),
-                (WillReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node22will_release_variablesEv"),
-                (IsAotBackwardSlot, bridge, "_ZNK5torch8autograd4Node15is_aot_backwardEv"),
+                (AbiFacts.NodeVtable.NameSlot, torch, "_ZNK5torch8autograd4Node4nameB5cxx11Ev"),
+                (AbiFacts.NodeVtable.ReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node17release_variablesEv"),
+                (AbiFacts.NodeVtable.WillReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node22will_release_variablesEv"),
+                (AbiFacts.NodeVtable.IsAotBackwardSlot, bridge, "_ZNK5torch8autograd4Node15is_aot_backwardEv"),
             ];
             foreach ((int slot, IntPtr library, string symbol) in expected)
             {
@@ -184,7 +143,7 @@ internal static unsafe partial class CustomNodeAbi
     }
 
     private static NotSupportedException Mismatch(string detail) =>
-        new($"Custom autograd functions need {HookAbi.VerifiedLibTorch}; the first-use check of TorchSharp's CSharpNode failed: {detail}");
+        new($"Custom autograd functions need {AbiFacts.VerifiedOn}; the first-use check of TorchSharp's CSharpNode failed: {detail}");
 
     /// <summary>libstdc++'s <c>operator new(size_t)</c>, the allocator a std::string's heap buffer must come from.</summary>
     [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
