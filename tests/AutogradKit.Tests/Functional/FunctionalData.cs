@@ -7,12 +7,11 @@ namespace AutogradKit.Tests.Functional;
 /// <summary>functional.json (made by TestData/generate_functional.py with real PyTorch) and its functions.</summary>
 internal static class FunctionalData
 {
-    private static readonly Lazy<JsonDocument> Document = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "functional.json"))));
+    private static JsonElement Root => Support.TestDataFiles.Json("functional.json");
 
-    public static JsonElement Cases => Document.Value.RootElement.GetProperty("cases");
+    public static JsonElement Cases => Root.GetProperty("cases");
 
-    public static string Message(string key) => Document.Value.RootElement.GetProperty("messages").GetProperty(key).GetString()!;
+    public static string Message(string key) => Root.GetProperty("messages").GetProperty(key).GetString()!;
 
     public static IEnumerable<object?[]> CaseRows() =>
         Enumerable.Range(0, Cases.GetArrayLength()).Select(i => new object?[] { i });
