@@ -7,11 +7,10 @@ namespace AutogradKit.Tests.CustomFunctions;
 /// <summary>custom_functions.json, made by TestData/generate_custom_functions.py with real PyTorch 1.13.</summary>
 internal static class CustomFunctionsData
 {
-    private static readonly Lazy<JsonDocument> Document = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "custom_functions.json"))));
+    private static JsonElement Root => Support.TestDataFiles.Json("custom_functions.json");
 
     /// <summary>One section of the file ("exp", "mul_add", …).</summary>
-    public static JsonElement Case(string name) => Document.Value.RootElement.GetProperty(name);
+    public static JsonElement Case(string name) => Root.GetProperty(name);
 
     /// <summary>A list of numbers as a float64 tensor.</summary>
     public static Tensor T(JsonElement list) =>

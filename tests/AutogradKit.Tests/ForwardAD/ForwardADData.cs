@@ -7,12 +7,11 @@ namespace AutogradKit.Tests.ForwardAD;
 /// <summary>forward_ad.json, made by TestData/generate_forward_ad.py with real PyTorch.</summary>
 internal static class ForwardADData
 {
-    private static readonly Lazy<JsonDocument> Document = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "forward_ad.json"))));
+    private static JsonElement Root => Support.TestDataFiles.Json("forward_ad.json");
 
-    public static JsonElement Cases => Document.Value.RootElement.GetProperty("cases");
+    public static JsonElement Cases => Root.GetProperty("cases");
 
-    public static string Message(string key) => Document.Value.RootElement.GetProperty("messages").GetProperty(key).GetString()!;
+    public static string Message(string key) => Root.GetProperty("messages").GetProperty(key).GetString()!;
 
     /// <summary>Each case index once per device.</summary>
     public static IEnumerable<TestCaseData> CaseRows() =>

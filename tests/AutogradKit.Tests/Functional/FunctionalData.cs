@@ -7,19 +7,18 @@ namespace AutogradKit.Tests.Functional;
 /// <summary>functional.json (made by TestData/generate_functional.py with real PyTorch) and its functions.</summary>
 internal static class FunctionalData
 {
-    private static readonly Lazy<JsonDocument> Document = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "functional.json"))));
+    private static JsonElement Root => Support.TestDataFiles.Json("functional.json");
 
-    public static JsonElement Cases => Document.Value.RootElement.GetProperty("cases");
+    public static JsonElement Cases => Root.GetProperty("cases");
 
     /// <summary>A top-level section of functional.json other than the cases: "grad_graphs", "grad_batched", "grad_materialized".</summary>
-    public static JsonElement Section(string name) => Document.Value.RootElement.GetProperty(name);
+    public static JsonElement Section(string name) => Root.GetProperty(name);
 
     /// <summary>One row (the index) per element of an array section.</summary>
     public static IEnumerable<object?[]> Rows(string section) =>
         Enumerable.Range(0, Section(section).GetArrayLength()).Select(i => new object?[] { i });
 
-    public static string Message(string key) => Document.Value.RootElement.GetProperty("messages").GetProperty(key).GetString()!;
+    public static string Message(string key) => Root.GetProperty("messages").GetProperty(key).GetString()!;
 
     public static IEnumerable<object?[]> CaseRows() =>
         Enumerable.Range(0, Cases.GetArrayLength()).Select(i => new object?[] { i });

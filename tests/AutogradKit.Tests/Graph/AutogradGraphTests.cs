@@ -11,7 +11,7 @@ namespace AutogradKit.Tests.Graph;
 public class AutogradGraphTests
 {
     private static JsonElement DotCase(string name) =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "graphs.json"))).RootElement
+        TestDataFiles.Json("graphs.json")
             .GetProperty("dot_cases").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
 
     public static IEnumerable<TestCaseData> Cases() => DeviceCases.Cross(

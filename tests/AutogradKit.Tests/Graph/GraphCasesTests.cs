@@ -10,7 +10,7 @@ namespace AutogradKit.Tests.Graph;
 public class GraphCasesTests
 {
     private static JsonElement Data() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "graphs.json"))).RootElement;
+        TestDataFiles.Json("graphs.json");
 
     public static IEnumerable<TestCaseData> Cases() => DeviceCases.Cross(
         Data().GetProperty("cases").EnumerateArray().Select(c => new object?[] { c.GetProperty("name").GetString() }));

@@ -12,7 +12,7 @@ namespace AutogradKit.Tests.Hooks;
 public class RegisterHookTests
 {
     private static readonly Lazy<JsonElement> Cases = new(() =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "hooks.json"))).RootElement.GetProperty("cases"));
+        TestDataFiles.Json("hooks.json").GetProperty("cases"));
 
     private static JsonElement Case(string name) => Cases.Value.GetProperty(name);
 

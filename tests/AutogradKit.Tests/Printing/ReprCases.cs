@@ -252,8 +252,7 @@ public static class ReprCases
 
     private static (IReadOnlyDictionary<string, ReprCase>, JsonElement, JsonElement) Load()
     {
-        string path = Path.Combine(AppContext.BaseDirectory, "TestData", "repr.json");
-        JsonElement root = JsonDocument.Parse(File.ReadAllText(path)).RootElement;
+        JsonElement root = Support.TestDataFiles.Json("repr.json");
         var cases = new Dictionary<string, ReprCase>();
         foreach (JsonElement e in root.GetProperty("cases").EnumerateArray())
         {

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using AutogradKit.Tests.Support;
 using NUnit.Framework;
 
 namespace AutogradKit.Tests.Samples;
@@ -13,8 +14,7 @@ namespace AutogradKit.Tests.Samples;
 /// </summary>
 public partial class NotebookOutputTests
 {
-    private static readonly string[] Reference =
-        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "notebook-output.txt")).TrimEnd('\n').Split('\n');
+    private static readonly IReadOnlyList<string> Reference = TestDataFiles.Lines("notebook-output.txt");
 
     /// <summary>The cells of the committed notebook, linked into the test output by the project file.</summary>
     private static readonly Cell[] Cells = ReadNotebook(Path.Combine(AppContext.BaseDirectory, "TestData", "AutogradNotebook.ipynb"));

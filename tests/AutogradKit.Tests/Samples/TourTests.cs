@@ -10,14 +10,13 @@ namespace AutogradKit.Tests.Samples;
 /// </summary>
 public partial class TourTests
 {
-    private static readonly string[] Reference =
-        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "notebook-output.txt")).TrimEnd('\n').Split('\n');
+    private static readonly IReadOnlyList<string> Reference = TestDataFiles.Lines("notebook-output.txt");
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void Run_PrintsPyTorchsNotebookOutput(string device)
     {
         string[] printed = RunTour(device);
-        string[] expected = device == "cpu" ? Reference : Reference.Select(line => OnDevice(line, device)).ToArray();
+        string[] expected = device == "cpu" ? [.. Reference] : Reference.Select(line => OnDevice(line, device)).ToArray();
         Assert.That(printed.Select(Mask), Is.EqualTo(expected));
     }
 

@@ -11,7 +11,7 @@ namespace AutogradKit.Tests.Support;
 public static class FoundationData
 {
     private static readonly Lazy<JsonNode> Root = new(() =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "foundation.json")))!);
+        JsonNode.Parse(File.ReadAllText(TestDataFiles.PathOf("foundation.json")))!);
 
     /// <summary>The whole document.</summary>
     public static JsonNode Json => Root.Value;
