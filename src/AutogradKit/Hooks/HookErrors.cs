@@ -19,14 +19,12 @@ namespace AutogradKit;
 /// exception belongs to that thread's innermost pass. Hooks of a CUDA graph run on libtorch's device threads; their
 /// exception belongs to the only AutogradKit pass running at the time, if exactly one is, and is rethrown only when
 /// that pass failed in a hook without a hook of its own thread throwing. Otherwise (a pass AutogradKit did not start:
-/// TorchSharp's own <c>backward()</c>) it is kept for the thread that ran it (see
-/// <see cref="ThrowAfterNativePass"/>) and forgotten by the next AutogradKit pass of that thread: it never reaches
+/// TorchSharp's own <c>backward()</c>) it is kept for the thread that ran it and forgotten by the next AutogradKit pass of that thread: it never reaches
 /// another thread's call, nor a later pass of the same thread.</para>
 /// </remarks>
 internal static class HookErrors
 {
-    // Hook exceptions of a pass AutogradKit did not start on this thread (raw TorchSharp backward, or the legacy
-    // DiscardPendingOfThisThread/ThrowAfterNativePass pair).
+    // Hook exceptions of a pass AutogradKit did not start on this thread (raw TorchSharp backward).
     [ThreadStatic]
     private static ExceptionDispatchInfo? orphan;
 
@@ -112,31 +110,8 @@ internal static class HookErrors
         pass.ThrowRecorded(passFailedInAHook: false);
     }
 
-    /// <summary>
-    /// Legacy pair, for a pass run outside <see cref="Run(Action)"/>/<see cref="RunNative"/> (it does not enter the
-    /// <see cref="HookGate"/>): forgets this thread's kept hook exception before the pass.
-    /// </summary>
+    /// <summary>Forgets the hook exception kept for this thread by a pass AutogradKit did not start.</summary>
     public static void DiscardPendingOfThisThread() => orphan = null;
-
-    /// <summary>
-    /// Legacy pair, after a bridge pass started with <see cref="DiscardPendingOfThisThread"/> on this thread: rethrows
-    /// a hook's exception of that pass as itself, else libtorch's error as the typed <see cref="AutogradException"/>.
-    /// </summary>
-    public static void ThrowAfterNativePass()
-    {
-        ExceptionDispatchInfo? kept = orphan;
-        orphan = null;
-        try
-        {
-            Ensure.NoPendingError();
-        }
-        catch (AutogradException)
-        {
-            kept?.Throw();
-            throw;
-        }
-        kept?.Throw();
-    }
 
     /// <summary>Whether libtorch's text is the failure a throwing hook provokes.</summary>
     public static bool IsHookFailure(string nativeText) =>

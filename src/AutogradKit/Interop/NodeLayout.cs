@@ -125,25 +125,9 @@ internal static unsafe class NodeLayout
     }
 
     /// <summary>
-    /// The next edges of <paramref name="node"/> as (node address, input_nr), without taking references: the
-    /// caller must hold a reference that keeps <paramref name="node"/> (and so its next nodes) alive.
-    /// </summary>
-    internal static (IntPtr Function, int InputNr)[] NextEdgeAddresses(IntPtr node)
-    {
-        IntPtr begin = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset);
-        IntPtr end = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset + IntPtr.Size);
-        var edges = new (IntPtr, int)[((long)end - (long)begin) / AbiFacts.Node.EdgeSize];
-        for (int i = 0; i < edges.Length; i++)
-        {
-            IntPtr edge = begin + i * AbiFacts.Node.EdgeSize;
-            edges[i] = (*(IntPtr*)edge, (int)*(uint*)(edge + AbiFacts.Node.InputNrOffset));
-        }
-        return edges;
-    }
-
-    /// <summary>
-    /// <see cref="NextEdgeAddresses"/> as <see cref="NodeRef"/>s, read straight into the array <see cref="NativeGraph"/>
-    /// hands out (one allocation a node, as graph walks are measured).
+    /// The next edges of <paramref name="node"/> as (node, input_nr), without taking references (the caller holds one
+    /// that keeps <paramref name="node"/>, and so its next nodes, alive), read straight into the array
+    /// <see cref="NativeGraph"/> hands out (one allocation a node, as graph walks are measured).
     /// </summary>
     internal static (NodeRef Function, int InputNr)[] NextEdgeRefs(IntPtr node)
     {
@@ -225,14 +209,14 @@ internal static unsafe class NodeLayout
         Check(SharedNodeRef.UseCount(addControl) == before + 1, "taking a reference did not raise the use count by one.");
 
         (IntPtr first, IntPtr second) = EdgePair(add, "a + b");
-        var edges = NextEdgeAddresses(add);
-        Check(edges.Length == 2 && edges[0].Function != IntPtr.Zero && edges[1].Function != IntPtr.Zero && edges[0].InputNr == 0 && edges[1].InputNr == 0,
+        var edges = NextEdgeRefs(add);
+        Check(edges.Length == 2 && edges[0].Function.Address != IntPtr.Zero && edges[1].Function.Address != IntPtr.Zero && edges[0].InputNr == 0 && edges[1].InputNr == 0,
             "a + b does not have two edges with input_nr 0.");
         foreach (var (function, _) in edges)
         {
-            Check(QualifiedName(function) == "torch::autograd::AccumulateGrad", "an edge of a + b does not lead to AccumulateGrad.");
+            Check(QualifiedName(function.Address) == "torch::autograd::AccumulateGrad", "an edge of a + b does not lead to AccumulateGrad.");
         }
-        Check(edges[0].Function == first && edges[1].Function == second, "edges read twice differ.");
+        Check(edges[0].Function.Address == first && edges[1].Function.Address == second, "edges read twice differ.");
 
         // The control block of AccumulateGrad is make_shared's _Sp_counted_ptr_inplace: its vtable's
         // dispose/destroy slots must be that class's exported _M_dispose/_M_destroy.
