@@ -113,7 +113,7 @@ internal static unsafe class NativeGrad
     /// why callers use this for leaves they pass to no one but the function being differentiated, and only where
     /// no graph is created.</para>
     /// </remarks>
-    /// <exception cref="ExternalException">As <see cref="Run"/>.</exception>
+    /// <exception cref="AutogradException">As <see cref="Run"/>.</exception>
     public static Tensor?[] IntoPrivateLeaves(Tensor output, Tensor seed, IReadOnlyList<Tensor> leaves, bool retainGraph)
     {
         int count = leaves.Count;
@@ -130,10 +130,7 @@ internal static unsafe class NativeGrad
             fixed (IntPtr* inputs = handles)
             {
                 NativeMethods.THSAutograd_backward(&outputHandle, 1, &seedHandle, 1, retainGraph, createGraph: false, inputs, count);
-                if (NativeMethods.TakeNativeError() is { } error)
-                {
-                    throw new ExternalException(error);
-                }
+                Ensure.NoPendingError();
                 for (int i = 0; i < count; i++)
                 {
                     IntPtr grad = NativeMethods.THSTensor_grad(handles[i]);
