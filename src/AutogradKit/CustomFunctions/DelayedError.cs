@@ -30,7 +30,7 @@ internal sealed class DelayedError : AutogradFunction
         }
         // Only a floating point or complex gradient can require grad; any other is left for the engine to refuse.
         int[] defined = [.. Enumerable.Range(0, gradients.Length)
-            .Where(i => gradients[i] is { } g && (g.is_floating_point() || g.is_complex()))];
+            .Where(i => gradients[i] is { } g && TensorArguments.HasDifferentiableDtype(g))];
         if (defined.Length == 0)
         {
             return gradients;

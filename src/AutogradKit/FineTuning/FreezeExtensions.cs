@@ -66,7 +66,7 @@ public static class FreezeExtensions
         {
             ArgumentNullException.ThrowIfNull(p, paramName);
             ObjectDisposedException.ThrowIf(p.IsInvalid, p);
-            if (requiresGrad && !(p.is_floating_point() || p.is_complex()))
+            if (requiresGrad && !TensorArguments.HasDifferentiableDtype(p))
             {
                 throw new AutogradException(NotDifferentiableMessage);
             }

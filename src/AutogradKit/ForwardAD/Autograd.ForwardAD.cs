@@ -92,11 +92,11 @@ public static partial class Autograd
             {
                 throw new AutogradException("Trying to create a dual Tensor for forward AD but no level exists, make sure to enter_dual_level() first.");
             }
-            if (!IsDifferentiable(primal))
+            if (!TensorArguments.HasDifferentiableDtype(primal))
             {
                 throw new ArgumentException($"Expected primal to be floating point or complex, but got: {PythonText.DType(primal.dtype)}", nameof(primal));
             }
-            if (!IsDifferentiable(tangent))
+            if (!TensorArguments.HasDifferentiableDtype(tangent))
             {
                 throw new ArgumentException($"Expected tangent to be floating point or complex, but got: {PythonText.DType(tangent.dtype)}", nameof(tangent));
             }
@@ -141,7 +141,5 @@ public static partial class Autograd
                 Volatile.Write(ref s_level, -1);
             }
         }
-
-        private static bool IsDifferentiable(Tensor t) => t.is_floating_point() || t.is_complex();
     }
 }

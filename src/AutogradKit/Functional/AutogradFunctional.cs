@@ -478,7 +478,7 @@ public static partial class Autograd
             Tensor[] xs = Preprocess(inputs, createGraph: false, needGraph: false);
             Tensor[] vs = Preprocess(CheckV(v), createGraph: false, needGraph: false);
             ValidateV(vs, xs, isInputsTuple);
-            if (!xs.All(x => x.is_floating_point() || x.is_complex()) || !vs.All(t => t.is_floating_point() || t.is_complex()))
+            if (!xs.All(TensorArguments.HasDifferentiableDtype) || !vs.All(TensorArguments.HasDifferentiableDtype))
             {
                 return null;
             }
@@ -503,11 +503,9 @@ public static partial class Autograd
                     tangent = unpacked.Tangent is { } t ? t.detach() : torch.zeros_like(output);
                 }
             }
-            catch (AutogradException e) when (e.Message.StartsWith("Trying to use forward AD with", StringComparison.Ordinal))
-            {
-                return null;
-            }
-            catch (System.Runtime.InteropServices.ExternalException e) when (e.Message.StartsWith("Trying to use forward AD with", StringComparison.Ordinal))
+            // Our own calls raise AutogradException, TorchSharp's ops ExternalException, with libtorch's one message.
+            catch (Exception e) when (e is AutogradException or System.Runtime.InteropServices.ExternalException
+                && e.Message.StartsWith("Trying to use forward AD with", StringComparison.Ordinal))
             {
                 return null;
             }

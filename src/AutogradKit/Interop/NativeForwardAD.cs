@@ -33,11 +33,7 @@ internal static partial class NativeForwardAD
 
     /// <summary><c>ForwardADLevel::get_next_idx()</c>: creates the next level and returns its index.</summary>
     /// <remarks>The caller has checked that no level exists: libtorch throws otherwise.</remarks>
-    public static long EnterLevel()
-    {
-        LibTorchLoader.EnsureLoaded();
-        return (long)GetNextIndex();
-    }
+    public static long EnterLevel() => (long)GetNextIndex();
 
     /// <summary><c>ForwardADLevel::release_idx(level)</c>: destroys the level, and with it every tangent of that level.</summary>
     /// <remarks>The caller has checked that <paramref name="level"/> is the last level: libtorch throws otherwise.</remarks>

@@ -18,4 +18,10 @@ internal static class TensorArguments
         }
         return t;
     }
+
+    /// <summary>
+    /// Whether <paramref name="t"/>'s dtype can carry gradients (floating point or complex): what libtorch requires of
+    /// a tensor that requires grad and of a forward-mode primal or tangent.
+    /// </summary>
+    internal static bool HasDifferentiableDtype(Tensor t) => t.is_floating_point() || t.is_complex();
 }
