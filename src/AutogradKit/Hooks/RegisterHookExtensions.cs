@@ -36,10 +36,11 @@ public static class RegisterHookExtensions
         /// threads to end (and a hook may register hooks without deadlock). libtorch does not lock a tensor's hook
         /// list, so registering while TorchSharp's own <c>backward()</c> runs through the tensor on another thread is
         /// not safe; removing is safe always.</para>
-        /// <para>Lifetime: the hook (and what it captures) lives until the handle is disposed, or until libtorch frees
-        /// the tensor's hook list (the tensor is disposed or collected and no graph holds it). A hook that captures
-        /// its own tensor therefore keeps it alive until the handle or the tensor is disposed: dispose one of them
-        /// (PyTorch's garbage collector breaks this cycle; .NET's cannot see through libtorch). A removed hook stays
+        /// <para>Lifetime: the hook (and what it captures) lives until the handle is disposed, or until nothing can call
+        /// it any more: the tensor is disposed, or collected, and no graph holds it. A hook that captures its own
+        /// tensor does not keep it alive: once the tensor is unreachable and no graph holds it, both are collected (as
+        /// PyTorch's garbage collector collects that cycle); while a graph holds it, both are kept, so the hook still
+        /// runs when that graph is backpropagated. A removed hook stays
         /// in libtorch's list as a pass-through until the list is freed or the next hook registered on the tensor
         /// takes its place (when only removed hooks follow it), so registering and removing a hook every step keeps
         /// one pass-through, not one a step.</para>
@@ -69,6 +70,7 @@ public static class RegisterHookExtensions
                 throw new AutogradException("cannot register a hook on a tensor that doesn't require gradient");
             }
             HookAbi.EnsureVerified();
+            TensorOwners.EnsureChecked();
             return Register(t, hook);
         }
     }
@@ -83,6 +85,6 @@ public static class RegisterHookExtensions
         // libtorch does not lock the tensor's hook list: one registration at a time, and none while a pass of
         // another thread may be iterating it.
         (long id, uint index) = gated ? HookGate.Register(() => NativeHooks.Add(t, hook)) : NativeHooks.Add(t, hook);
-        return new TensorHookHandle(index, id);
+        return new TensorHookHandle(index, id, HookClosures.Keep(t, id, hook));
     }
 }

@@ -2,7 +2,7 @@ namespace AutogradKit;
 
 /// <summary>
 /// What <c>RegisterHook</c> returns: PyTorch's <c>RemovableHandle</c>. <see cref="Dispose"/> is <c>h.remove()</c>.
-/// It holds neither the tensor nor the hook, so it never keeps them (or a graph) alive.
+/// It holds neither the tensor nor the hook (only a weak reference to its <see cref="HookClosures"/>), so it never keeps them (or a graph) alive.
 /// </summary>
 /// <remarks>
 /// Removal never touches libtorch's hook list (whose <c>remove_hook</c> races with passes on other threads and fails
@@ -15,13 +15,18 @@ namespace AutogradKit;
 internal sealed class TensorHookHandle : IDisposable
 {
     private readonly long id;
+    private readonly WeakReference<HookClosures> owner;
     private int disposed;
 
-    /// <summary>A handle for hook <paramref name="id"/>, at <paramref name="index"/> in its tensor's C++ hook list.</summary>
-    public TensorHookHandle(uint index, long id)
+    /// <summary>
+    /// A handle for hook <paramref name="id"/>, at <paramref name="index"/> in its tensor's C++ hook list, kept alive by
+    /// <paramref name="owner"/> (held weakly: the handle must not keep the tensor alive).
+    /// </summary>
+    public TensorHookHandle(uint index, long id, HookClosures owner)
     {
         Index = index;
         this.id = id;
+        this.owner = new WeakReference<HookClosures>(owner);
     }
 
     /// <summary>The hook's id in <see cref="HookTable"/> (for tests).</summary>
@@ -37,6 +42,10 @@ internal sealed class TensorHookHandle : IDisposable
         {
             // libtorch's copies keep the gradient unchanged from now on and no longer keep the closure alive.
             HookTable.Disable(id);
+            if (owner.TryGetTarget(out HookClosures? closures))
+            {
+                closures.Forget(id);
+            }
         }
     }
 }

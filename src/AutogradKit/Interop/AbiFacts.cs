@@ -161,4 +161,24 @@ internal static class AbiFacts
         /// <summary>The Itanium ABI's words before slot 0: offset-to-top, then the type_info pointer.</summary>
         public const int PrefixWords = 2;
     }
+
+    /// <summary>
+    /// c10's intrusive reference count (c10/util/intrusive_ptr.h) as an <c>at::Tensor</c> handle reaches it: the handle
+    /// TorchSharp holds is a heap <c>at::Tensor</c>, whose only member is <c>intrusive_ptr&lt;TensorImpl&gt; impl_</c>.
+    /// </summary>
+    /// <remarks>
+    /// Checked by <see cref="TensorOwners"/> against a leaf whose strong count is known (1 alone, 2 while a graph's
+    /// <c>AccumulateGrad</c> holds it, 1 again once that graph is freed).
+    /// </remarks>
+    internal static class IntrusivePtr
+    {
+        /// <summary>Offset of the <c>TensorImpl*</c> in an <c>at::Tensor</c>.</summary>
+        public const int TargetOffset = 0;
+
+        /// <summary>
+        /// Offset in <c>intrusive_ptr_target</c> (after its vtable pointer) of the 32-bit strong count: libtorch 2.10's
+        /// <c>combined_refcount_</c> keeps it in the low half (and older ones' <c>refcount_</c> starts there too).
+        /// </summary>
+        public const int StrongCountOffset = 8;
+    }
 }

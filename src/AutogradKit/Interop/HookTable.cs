@@ -5,7 +5,8 @@ namespace AutogradKit;
 
 /// <summary>
 /// The managed side of every C++ hook AutogradKit hands to libtorch: libtorch's <c>std::function</c> copies
-/// carry only an id into this table, and each copy holds one reference to its entry. Removing a hook
+/// carry only an id into this table, and each copy holds one reference to its entry. The table holds the closures
+/// weakly: the tensor's <see cref="HookClosures"/> keeps them (or <see cref="Strengthen"/> hands them to the table). Removing a hook
 /// (<see cref="Disable"/>) drops the C# closure at once; the entry itself goes when libtorch destroys its last copy,
 /// when the tensor and the graph nodes that hold its hook list die (AutogradKit never calls <c>remove_hook</c>, see
 /// <see cref="NativeHooks"/>).
@@ -15,9 +16,23 @@ internal static class HookTable
 {
     private sealed class Entry(Func<Tensor, Tensor?> hook)
     {
-        public Func<Tensor, Tensor?>? Hook = hook;
+        // Weak: what keeps the closure alive is its tensor's HookClosures (a closure that captures its tensor would
+        // otherwise keep it alive from this static table for ever). Long: the closure stays findable while its
+        // HookClosures' finaliser decides whether libtorch can still call it.
+        private WeakReference<Func<Tensor, Tensor?>>? weak = new(hook, trackResurrection: true);
+        private Func<Tensor, Tensor?>? strong;
         public int References = 1;
         public HookList? List;
+
+        public Func<Tensor, Tensor?>? Hook => strong ?? (weak is not null && weak.TryGetTarget(out var hook) ? hook : null);
+
+        public void Set(Func<Tensor, Tensor?>? hook)
+        {
+            strong = null;
+            weak = hook is null ? null : new(hook, trackResurrection: true);
+        }
+
+        public void Strengthen() => strong = Hook;
     }
 
     private static readonly Lock Gate = new();
@@ -129,7 +144,23 @@ internal static class HookTable
         {
             if (Entries.TryGetValue(id, out Entry? entry))
             {
-                entry.Hook = null;
+                entry.Set(null);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes this table keep hook <paramref name="id"/>'s closure itself until libtorch destroys its last copy or the
+    /// hook is removed: for a closure whose tensor can no longer keep it (a disposed or collected wrapper), so that no
+    /// hook libtorch can still call is ever lost.
+    /// </summary>
+    public static void Strengthen(long id)
+    {
+        lock (Gate)
+        {
+            if (Entries.TryGetValue(id, out Entry? entry))
+            {
+                entry.Strengthen();
             }
         }
     }
@@ -195,7 +226,7 @@ internal static class HookTable
             {
                 return false;
             }
-            entry.Hook = hook;
+            entry.Set(hook);
             return true;
         }
     }
