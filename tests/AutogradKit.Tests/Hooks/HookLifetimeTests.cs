@@ -88,6 +88,32 @@ public class HookLifetimeTests
         Assert.That(tensor.IsAlive, Is.False, "the tensor outlived its graph");
     }
 
+    // Each tensor holds 256 KiB (above malloc's mmap threshold, so freed memory leaves the process): 2 000 kept alive
+    // by their own hooks would be 500 MiB.
+    [Test]
+    public void RegisterHook_2000SelfCapturingHooksDropped_ResidentMemoryDoesNotGrow()
+    {
+        DropLargeSelfCapturing(500);
+        long baseline = Soak.ResidentMemory.SettledBytes();
+        DropLargeSelfCapturing(2_000);
+        long growth = Soak.ResidentMemory.SettledBytes() - baseline;
+        TestContext.Out.WriteLine($"2000 self-capturing hooks dropped: resident growth {growth / 1024.0:F0} KiB");
+        Assert.That(growth, Is.LessThan(32L * 1024 * 1024), "tensors kept alive by hooks that capture them");
+    }
+
+    private static void DropLargeSelfCapturing(int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            Tensor t = torch.ones(64 * 1024).RequiresGrad();
+            t.RegisterHook(g => g * t.detach());
+            if (i % 200 == 0)
+            {
+                GC.Collect();
+            }
+        }
+    }
+
     private sealed class Recorded
     {
         public float[]? Values;
