@@ -88,8 +88,8 @@ public class HookLifetimeTests
         Assert.That(tensor.IsAlive, Is.False, "the tensor outlived its graph");
     }
 
-    // Each tensor holds 256 KiB (above malloc's mmap threshold, so freed memory leaves the process): 2 000 kept alive
-    // by their own hooks would be 500 MiB.
+    // Each tensor holds 256 KiB: 2 000 kept alive by their own hooks would be 500 MiB. malloc keeps some freed memory
+    // (its mmap threshold moves), so the limit is a fifth of that, far above what it keeps and far below the leak.
     [Test]
     public void RegisterHook_2000SelfCapturingHooksDropped_ResidentMemoryDoesNotGrow()
     {
@@ -98,7 +98,7 @@ public class HookLifetimeTests
         DropLargeSelfCapturing(2_000);
         long growth = Soak.ResidentMemory.SettledBytes() - baseline;
         TestContext.Out.WriteLine($"2000 self-capturing hooks dropped: resident growth {growth / 1024.0:F0} KiB");
-        Assert.That(growth, Is.LessThan(32L * 1024 * 1024), "tensors kept alive by hooks that capture them");
+        Assert.That(growth, Is.LessThan(100L * 1024 * 1024), "tensors kept alive by hooks that capture them");
     }
 
     private static void DropLargeSelfCapturing(int count)
