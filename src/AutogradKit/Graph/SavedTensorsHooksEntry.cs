@@ -17,9 +17,10 @@ internal sealed class SavedTensorsHooksEntry
 {
     private ExceptionDispatchInfo? _packError;
 
-    private SavedTensorsHooksEntry(Func<Tensor, object>? pack, Func<object, Tensor>? unpack, string? disabledMessage, bool ownsResults)
+    private SavedTensorsHooksEntry(Func<Tensor, object>? pack, Func<object, Tensor>? unpack, string? disabledMessage, bool ownsResults, bool tensorless = false)
     {
         OwnsResults = ownsResults;
+        Tensorless = tensorless;
         Pack = pack;
         Unpack = unpack;
         DisabledMessage = disabledMessage;
@@ -32,13 +33,18 @@ internal sealed class SavedTensorsHooksEntry
     /// Whether the hooks are AutogradKit's own: what pack returns is <see cref="IDisposable"/> and disposed when the saved
     /// tensor is freed, and each tensor unpack returns is a new wrapper, disposed once libtorch holds its own reference.
     /// </param>
-    internal static SavedTensorsHooksEntry Hooks(Func<Tensor, object> pack, Func<object, Tensor> unpack, bool ownsResults) => new(pack, unpack, null, ownsResults);
+    /// <param name="tensorless">Pack does not look at the tensor (it gets null): no wrapper is made for it (checkpointing's placeholders).</param>
+    internal static SavedTensorsHooksEntry Hooks(Func<Tensor, object> pack, Func<object, Tensor> unpack, bool ownsResults, bool tensorless = false) =>
+        new(pack, unpack, null, ownsResults, tensorless);
 
     /// <summary>A scope in which no hooks run and opening a hooks scope fails with <paramref name="message"/>.</summary>
     internal static SavedTensorsHooksEntry Disabling(string message) => new(null, null, message, false);
 
     /// <summary>Whether pack's results and unpack's tensors are AutogradKit's to dispose (see <see cref="Hooks"/>).</summary>
     internal bool OwnsResults { get; }
+
+    /// <summary>Whether pack is called with null instead of the tensor (see <see cref="Hooks"/>).</summary>
+    internal bool Tensorless { get; }
 
     /// <summary>The pack function (null for a disabling scope).</summary>
     internal Func<Tensor, object>? Pack { get; }

@@ -59,6 +59,19 @@ internal static unsafe class NativeEngine
 
     private static IntPtr* s_original;
 
+    /// <summary>
+    /// <c>torch.autograd._is_checkpoint_valid()</c>: whether the backward pass running on this thread computes every
+    /// gradient (<c>backward()</c>), as reentrant checkpointing needs, rather than those of given inputs (<c>grad</c>).
+    /// </summary>
+    internal static bool IsCheckpointValid
+    {
+        get
+        {
+            LibTorchLoader.EnsureLoaded();
+            return NativeMethods.Engine_is_checkpoint_valid(NativeMethods.Engine_get_default_engine());
+        }
+    }
+
     private static Exception? InstallOnFreshThread() => FirstUseCheck.Run(Install, "AutogradKit engine override check");
 
     private static Exception? Install()

@@ -25,4 +25,13 @@ internal static unsafe partial class NativeMethods
     /// <summary>libstdc++'s <c>operator new(size_t)</c>, for C++ objects libtorch deletes (it never throws here but on exhaustion).</summary>
     [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
     internal static partial IntPtr OperatorNew(nuint size);
+
+    /// <summary>
+    /// <c>bool Engine::is_checkpoint_valid()</c>: false while the engine runs a pass that computes gradients for given
+    /// inputs only (<c>torch.autograd.grad</c>, <c>backward(inputs=…)</c>), where reentrant checkpointing cannot work.
+    /// Reads a thread-local flag; throws nothing.
+    /// </summary>
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd6Engine19is_checkpoint_validEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool Engine_is_checkpoint_valid(IntPtr engine);
 }

@@ -60,6 +60,11 @@ internal static unsafe class NativeSavedTensorsHooks
         try
         {
             Interlocked.Increment(ref slot.Entry.PackCount);
+            if (slot.Entry.Tensorless)
+            {
+                slot.Packed = slot.Entry.Pack!(null!);
+                return;
+            }
             IntPtr handle = NativeMethods.THSTensor_alias(tensor);
             if (handle == IntPtr.Zero)
             {
