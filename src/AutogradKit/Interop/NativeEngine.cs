@@ -9,7 +9,9 @@ namespace AutogradKit;
 /// The one override of libtorch's autograd engine: PyTorch reaches saved-tensor hooks (and anomaly metadata) through
 /// virtual functions of <c>torch::autograd::Engine</c> that its Python engine overrides and libtorch's base engine
 /// leaves empty. AutogradKit points the default engine object's vtable pointer at a copy of its vtable (unmanaged,
-/// never freed) whose <see cref="AbiFacts.EngineVtable.SavedVariableHooksSlot"/> is <see cref="DefaultSavedVariableHooks"/>.
+/// never freed) whose <see cref="AbiFacts.EngineVtable.SavedVariableHooksSlot"/> is <see cref="DefaultSavedVariableHooks"/>
+/// and whose <see cref="AbiFacts.EngineVtable.MakeAnomalyMetadataSlot"/> makes <see cref="NativeAnomalyMetadata"/>'s objects
+/// (called by libtorch only while anomaly mode is on).
 /// </summary>
 /// <remarks>
 /// <para>Installed once per process, when a feature first needs it (<see cref="EnsureInstalled"/>), after the first-use
@@ -40,24 +42,12 @@ internal static unsafe class NativeEngine
         }
     }
 
+    /// <summary>Installs the override if it can be; false (and nothing changed) where the first-use check failed.</summary>
+    internal static bool TryInstall() => Installed.Value is null;
+
     /// <summary>Whether the override is in place (for tests).</summary>
     internal static bool IsInstalled => Installed.IsValueCreated && Installed.Value is null;
 
-    /// <summary>Puts <paramref name="function"/> in slot <paramref name="slot"/> of the installed copy (one aligned store).</summary>
-    internal static void SetSlot(int slot, IntPtr function)
-    {
-        EnsureInstalled();
-        Volatile.Write(ref s_slots[slot], function);
-    }
-
-    /// <summary>The original function of slot <paramref name="slot"/>, from libtorch's own vtable.</summary>
-    internal static IntPtr OriginalSlot(int slot)
-    {
-        EnsureInstalled();
-        return s_original[slot];
-    }
-
-    private static IntPtr* s_original;
 
     /// <summary>
     /// <c>torch.autograd._is_checkpoint_valid()</c>: whether the backward pass running on this thread computes every
@@ -117,10 +107,10 @@ internal static unsafe class NativeEngine
             int words = AbiFacts.EngineVtable.PrefixWords + AbiFacts.EngineVtable.SlotCount;
             var copy = (IntPtr*)NativeMemory.Alloc((nuint)(words * IntPtr.Size));
             new ReadOnlySpan<IntPtr>(vptr - AbiFacts.EngineVtable.PrefixWords, words).CopyTo(new Span<IntPtr>(copy, words));
-            s_original = vptr;
             s_slots = copy + AbiFacts.EngineVtable.PrefixWords;
             s_slots[AbiFacts.EngineVtable.SavedVariableHooksSlot] =
                 (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr*, IntPtr, IntPtr*>)&DefaultSavedVariableHooks;
+            s_slots[AbiFacts.EngineVtable.MakeAnomalyMetadataSlot] = NativeAnomalyMetadata.Factory(torch);
             Volatile.Write(ref *(IntPtr*)engine, (IntPtr)s_slots);
             return CheckHooksOnKnownGraph();
         }
