@@ -88,6 +88,57 @@ internal static partial class MisuseCases
         });
     }
 
+    private static void AddCheckpointCases(Action<string, Action<Random>> add)
+    {
+        add("Checkpoint whose function throws or changes on the rerun, or whose input was disposed, under anomaly mode or not", r =>
+        {
+            int runs = 0;
+            int fault = r.Next(5);
+            bool reentrant = r.Next(2) == 0;
+            Exception? thrown = null;
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: r.Next(4) != 0, shape: [3]);
+            Tensor input = x * 1;
+            Func<Tensor, Tensor> f = t => (++runs, fault) switch
+            {
+                ( > 1, 0) => throw (thrown ??= new InvalidOperationException("rerun failed")),
+                ( > 1, 1) => t.exp().sin(),
+                _ => t.exp(),
+            };
+            IDisposable? anomaly = r.Next(3) == 0 ? Autograd.DetectAnomaly() : null;
+            try
+            {
+                Tensor y = Autograd.Checkpoint(f, input, useReentrant: reentrant).sum();
+                if (fault == 2)
+                {
+                    input.Dispose();
+                }
+                switch (r.Next(3))
+                {
+                    case 0: y.Backward(); break;
+                    case 1: Autograd.Grad([y], [x], allowUnused: true); break;
+                    default: y.backward(); break;
+                }
+            }
+            catch (Exception e) when (thrown is not null)
+            {
+                Require(ReferenceEquals(e, thrown) || e is System.Runtime.InteropServices.ExternalException, $"got {e.GetType().Name} instead of the user's exception");
+            }
+            catch (AutogradException)
+            {
+            }
+            catch (ObjectDisposedException) when (fault == 2)
+            {
+            }
+            catch (System.Runtime.InteropServices.ExternalException)
+            {
+            }
+            finally
+            {
+                anomaly?.Dispose();
+            }
+        });
+    }
+
     private static Tensor Nested(Tensor x, Func<Exception> thrown)
     {
         using (Autograd.Graph.SavedTensorsHooks(t => throw thrown(), o => (Tensor)o))

@@ -765,6 +765,7 @@ internal static partial class MisuseCases
         });
         AddCustomFunctionCases(Add);
         AddSavedTensorsCases(Add);
+        AddCheckpointCases(Add);
         return cases;
     }
 

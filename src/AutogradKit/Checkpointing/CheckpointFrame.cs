@@ -80,6 +80,11 @@ internal sealed class CheckpointFrame
     private void Rerun()
     {
         DisposeRecomputed();
+        for (int i = 0; i < _inputs.Length; i++)
+        {
+            // The rerun needs the inputs as they were: one disposed before backward cannot be rerun.
+            TensorArguments.Live(_inputs[i], $"inputs[{i}]");
+        }
         Interlocked.Increment(ref Reruns);
         var kept = new List<Tensor>(_saved);
         SavedTensorsHooksEntry keep = SavedTensorsHooksEntry.Hooks(
