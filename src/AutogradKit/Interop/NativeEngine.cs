@@ -29,6 +29,8 @@ internal static unsafe class NativeEngine
 
     private static readonly Lazy<Exception?> Installed = new(InstallOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    private static readonly double[] KnownInput = [1.0, 2.0, 3.0];
+
     private static IntPtr* s_slots;
 
     /// <summary>Installs the override if it is not yet; throws the first-use check's failure.</summary>
@@ -141,10 +143,10 @@ internal static unsafe class NativeEngine
     /// <c>x</c>, two unpacks, and the gradient <c>2x</c>; the override is left in place either way (a null hooks slot
     /// for every flow without a scope), but a failure keeps every hooks scope from opening.
     /// </summary>
-    private static Exception? CheckHooksOnKnownGraph()
+    private static NotSupportedException? CheckHooksOnKnownGraph()
     {
         using DisposeScope scope = torch.NewDisposeScope();
-        Tensor x = torch.tensor(new[] { 1.0, 2.0, 3.0 }, requires_grad: true);
+        Tensor x = torch.tensor(KnownInput, requires_grad: true);
         int packedX = 0;
         int unpacks = 0;
         var entry = SavedTensorsHooksEntry.Hooks(

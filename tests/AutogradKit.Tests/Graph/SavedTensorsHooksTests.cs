@@ -191,6 +191,33 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
+    public void SavedTensorsHooks_PackChangesItsInputInPlace_TheOperationFailsWithPyTorchsMessage()
+    {
+        Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
+        using (Autograd.Graph.SavedTensorsHooks(t => t.mul_(1), o => (Tensor)o))
+        {
+            // libtorch's own check after pack; the operation is TorchSharp's, so is the exception type.
+            var e = Assert.Throws<System.Runtime.InteropServices.ExternalException>(() => x.exp());
+            Assert.That(e!.Message, Does.StartWith(SavedTensorsData.Message("pack_in_place")));
+        }
+    }
+
+    [Test]
+    public void SavedTensorsHooks_NoScopeOpen_TheEngineMakesNoHooksObject()
+    {
+        using (Autograd.Graph.SavedTensorsHooks(t => t, o => (Tensor)o))
+        {
+        }
+        Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
+        long before = NativeSavedTensorsHooks.Live;
+        Tensor y = (x.exp() * x).sum();
+
+        Assert.That(NativeEngine.IsInstalled, Is.True);
+        Assert.That(NativeSavedTensorsHooks.Live, Is.EqualTo(before), "the override returned null hooks for every saved tensor");
+        y.Backward();
+    }
+
+    [Test]
     public void DisableSavedTensorsHooks_OpeningHooksInside_ThrowsItsMessage()
     {
         using (Autograd.Graph.DisableSavedTensorsHooks("hooks are off here"))

@@ -98,7 +98,14 @@ def disable_inside_hooks():
             pass
 
 
+def pack_in_place():
+    x = torch.tensor(X, requires_grad=True)
+    with saved_tensors_hooks(lambda t: t.mul_(1), lambda o: o):
+        x.exp()
+
+
 msg("unpack_none", unpack_none)
+msg("pack_in_place", pack_in_place)
 msg("hooks_inside_disable", hooks_inside_disable)
 msg("disable_inside_hooks", disable_inside_hooks)
 
