@@ -85,7 +85,8 @@ public class CheckpointBenchmarks
     /// <summary>
     /// <c>--checkpoint-memory</c>: bytes saved for backward by one forward pass, plain and checkpointed, counted by an outer
     /// <c>Autograd.Graph.SavedTensorsHooks</c> whose pack sums <c>numel × element size</c> of every tensor handed to
-    /// it (the checkpointed segments' own hooks replace it inside them, so it sees what the graph keeps); activations
+    /// it (the checkpointed segments' own hooks replace it inside them, so it sees what the graph keeps); activations and
+    /// tensors on a parameter's storage (the transposed weight linear saves: no memory of their own) apart.
     /// Then checks that the two steps' gradients are equal; the exit code is 0 when both targets are met.
     /// </summary>
     public static int MeasureSavedBytes()
