@@ -45,8 +45,16 @@ internal static class AnomalyTraces
     private static bool IsLibrary(Type? type) =>
         type is null || type.Assembly == typeof(AnomalyTraces).Assembly || type.Assembly == typeof(TorchSharp.torch).Assembly;
 
-    /// <summary>libtorch's <c>print_stack(node)</c>: backward failed in <paramref name="node"/>, made at <paramref name="trace"/>.</summary>
-    internal static void Report(string? node, string? trace) => t_reported = (node, trace);
+    /// <summary>
+    /// libtorch's <c>print_stack(node)</c>: backward failed in <paramref name="node"/>, made at <paramref name="trace"/>.
+    /// Warns as PyTorch does ("Error detected in SqrtBackward0. Traceback of forward call that caused the error:" and
+    /// the trace) and keeps the report for the pass's exception.
+    /// </summary>
+    internal static void Report(string? node, string? trace)
+    {
+        t_reported = (node, trace);
+        UserWarnings.Warn($"Error detected in {node}. Traceback of forward call that caused the error:\n{trace}");
+    }
 
     /// <summary>Takes this thread's report, if any.</summary>
     internal static bool TryTake(out string? node, out string? trace)

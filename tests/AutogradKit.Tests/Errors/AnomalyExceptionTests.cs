@@ -24,6 +24,8 @@ public class AnomalyExceptionTests
         JsonElement expected = Case("nan_sqrt");
         Tensor x = torch.tensor(new[] { -1.0, 2.0 }, requires_grad: true);
         AnomalyException e;
+        var warnings = new List<string>();
+        using (UserWarnings.Capture(warnings))
         using (Autograd.DetectAnomaly())
         {
             Tensor y = MakeSqrtOfNegative(x);
@@ -31,6 +33,9 @@ public class AnomalyExceptionTests
         }
 
         Assert.That(e.Message, Is.EqualTo(expected.GetProperty("message").GetString()));
+        Assert.That(warnings, Has.Count.EqualTo(1));
+        Assert.That(warnings[0].Split('\n')[0], Is.EqualTo(expected.GetProperty("warning_first_line").GetString()), "PyTorch's warning, with the C# trace");
+        Assert.That(warnings[0], Does.Contain(nameof(MakeSqrtOfNegative)));
         Assert.That(e.NodeName, Is.EqualTo(expected.GetProperty("node").GetString()));
         Assert.That(expected.GetProperty("names_forward_function").GetBoolean(), Is.True);
         Assert.That(e.ForwardStackTrace, Does.Contain(nameof(MakeSqrtOfNegative)));

@@ -33,7 +33,8 @@ def run(key, forward, backward_twice):
             message = str(e).splitlines()[0]
     detected = [str(w.message) for w in caught if "Error detected in" in str(w.message)][0]
     node = detected.split("Error detected in ")[1].split(".")[0]
-    return key, {"message": message, "node": node, "names_forward_function": forward.__name__ in detected}
+    return key, {"message": message, "node": node, "names_forward_function": forward.__name__ in detected,
+                 "warning_first_line": detected.splitlines()[0]}
 
 
 cases = dict([run("nan_sqrt", make_sqrt_of_negative, False), run("graph_freed", make_square, True)])
