@@ -21,6 +21,7 @@ public static class Program
     /// Runs the benchmarks selected on the command line with <see cref="SuiteConfig"/>; <c>--smoke</c> runs each
     /// once (BenchmarkDotNet's Dry job), to check that they all work without measuring anything;
     /// <c>--interleaved</c> runs <see cref="Interleaved.InterleavedMode"/> instead of BenchmarkDotNet, and
+    /// <c>--checkpoint-memory</c> counts the bytes a checkpointed step saves (<see cref="CheckpointBenchmarks.MeasureSavedBytes"/>),
     /// <c>--run-one</c> one side of one pair in a loop, for a profiler (<see cref="Profiling.RunOneMode"/>).
     /// </summary>
     public static int Main(string[] args)
@@ -28,6 +29,10 @@ public static class Program
         if (args.Contains("--interleaved"))
         {
             return Interleaved.InterleavedMode.Run(args);
+        }
+        if (args.Contains("--checkpoint-memory"))
+        {
+            return CheckpointBenchmarks.MeasureSavedBytes();
         }
         if (args.Contains("--run-one"))
         {

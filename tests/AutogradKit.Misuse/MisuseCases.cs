@@ -764,6 +764,8 @@ internal static partial class MisuseCases
             Require(Autograd.ForwardAD.UnpackDual(dual.sin()).Tangent is null, "a tangent outlived its level");
         });
         AddCustomFunctionCases(Add);
+        AddSavedTensorsCases(Add);
+        AddCheckpointCases(Add);
         return cases;
     }
 

@@ -7,8 +7,8 @@ namespace AutogradKit;
 /// <remarks>
 /// <para>
 /// Applying a grad-mode scope saves the thread's grad mode and sets the scope's; an inference-mode scope makes
-/// a <c>c10::InferenceMode</c> guard on the thread, which saves and switches the whole autograd state; an
-/// anomaly scope has nothing per thread (anomaly mode is process-wide, see <see cref="AnomalyScopes"/>) and is
+/// a <c>c10::InferenceMode</c> guard on the thread, which saves and switches the whole autograd state; a
+/// saved-tensor hooks scope makes its hooks the thread's <see cref="SavedHooks"/>; an anomaly scope has nothing per thread (anomaly mode is process-wide, see <see cref="AnomalyScopes"/>) and is
 /// kept only so that the stack mirrors the flow's. Unapplying restores what was saved. Both happen strictly
 /// last-in first-out on this thread, which is what libtorch's RAII guards require, so that a thread that
 /// leaves a flow — after any number of scopes were applied and unapplied on it — is back in exactly the state
@@ -25,12 +25,23 @@ internal sealed class AppliedScopes
 
     private Layer[] _layers = new Layer[4];
     private int _count;
+    private SavedTensorsHooksEntry? _savedHooks;
 
     /// <summary>This thread's applied scopes.</summary>
     internal static AppliedScopes Current => t_current ??= new AppliedScopes();
 
     /// <summary>The innermost applied scope, or null when the thread is in its own mode.</summary>
     internal GradModeScope? Top => _count == 0 ? null : _layers[_count - 1].Scope;
+
+    /// <summary>
+    /// The saved-tensor hooks of the innermost applied <c>SavedTensorsHooks</c> or <c>DisableSavedTensorsHooks</c>
+    /// scope, or null: what libtorch's engine gets for each tensor an operation on this thread saves for backward
+    /// (PyTorch's per-thread hooks stack, here the flow's).
+    /// </summary>
+    internal SavedTensorsHooksEntry? SavedHooks => _savedHooks;
+
+    /// <summary>This thread's <see cref="SavedHooks"/>, without making an instance for a thread that has none (read by libtorch's engine for every saved tensor).</summary>
+    internal static SavedTensorsHooksEntry? CurrentSavedHooks => t_current?._savedHooks;
 
     /// <summary>How many scopes are applied (for tests).</summary>
     internal int Count => _count;
@@ -49,6 +60,11 @@ internal sealed class AppliedScopes
                 break;
             case AutogradScopeKind.InferenceMode:
                 layer.Guard = NativeGradMode.EnterInferenceMode(scope.Argument);
+                break;
+            case AutogradScopeKind.SavedTensorsHooks:
+            case AutogradScopeKind.DisableSavedTensorsHooks:
+                layer.PreviousSavedHooks = _savedHooks;
+                _savedHooks = scope.SavedHooks;
                 break;
         }
         if (_count == _layers.Length)
@@ -74,6 +90,10 @@ internal sealed class AppliedScopes
                 break;
             case AutogradScopeKind.InferenceMode:
                 layer.Guard.Exit();
+                break;
+            case AutogradScopeKind.SavedTensorsHooks:
+            case AutogradScopeKind.DisableSavedTensorsHooks:
+                _savedHooks = layer.PreviousSavedHooks;
                 break;
         }
         layer = default; // no reference to a closed scope stays on a long-lived thread
@@ -134,5 +154,6 @@ internal sealed class AppliedScopes
         public GradModeScope? Scope;
         public bool PreviousGrad;
         public InferenceModeGuard Guard;
+        public SavedTensorsHooksEntry? PreviousSavedHooks;
     }
 }

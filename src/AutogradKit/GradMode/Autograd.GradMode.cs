@@ -91,8 +91,10 @@ public static partial class Autograd
     /// <summary>
     /// <c>with torch.autograd.detect_anomaly(check_nan):</c> — turns libtorch's anomaly detection on until the
     /// scope is disposed: backward records where each node was made, and with <paramref name="checkNan"/> a
-    /// backward function returning NaN raises <see cref="AutogradException"/>
-    /// (<c>Function 'SqrtBackward0' returned nan values in its 0th output.</c>).
+    /// backward function returning NaN raises <see cref="AnomalyException"/>
+    /// (<c>Function 'SqrtBackward0' returned nan values in its 0th output.</c>); any error of a backward function is an
+    /// <see cref="AnomalyException"/> whose <see cref="AnomalyException.ForwardStackTrace"/> is the C# stack of the
+    /// forward call that made the failing node (PyTorch prints the Python one).
     /// </summary>
     /// <param name="checkNan">Whether backward checks every gradient for NaN.</param>
     /// <returns>A scope that ends this request for anomaly detection when disposed.</returns>
@@ -104,7 +106,13 @@ public static partial class Autograd
     /// flows closing in any order never leave it on). Disposing it in any flow ends it for the process. Its
     /// nesting and disposal rules are the other scopes' (see <see cref="Autograd"/>).
     /// </remarks>
-    public static IDisposable DetectAnomaly(bool checkNan = true) => GradModeScope.Open(AutogradScopeKind.DetectAnomaly, checkNan);
+    public static IDisposable DetectAnomaly(bool checkNan = true)
+    {
+        LibTorchLoader.EnsureLoaded();
+        // C# forward traces need the engine override; without it (an unverified platform) anomaly mode works as before.
+        NativeEngine.TryInstall();
+        return GradModeScope.Open(AutogradScopeKind.DetectAnomaly, checkNan);
+    }
 
     /// <summary><c>torch.is_inference_mode_enabled()</c>: whether the current thread is in inference mode (libtorch's truth; inside an <see cref="InferenceMode"/> scope of this flow, it is).</summary>
     public static bool IsInferenceModeEnabled

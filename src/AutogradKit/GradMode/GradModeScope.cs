@@ -10,6 +10,8 @@ internal enum AutogradScopeKind : byte
     SetGradEnabled,
     InferenceMode,
     DetectAnomaly,
+    SavedTensorsHooks,
+    DisableSavedTensorsHooks,
 }
 
 /// <summary>
@@ -28,7 +30,7 @@ internal enum AutogradScopeKind : byte
 /// thread running a flow that has the scope may dispose it (see <see cref="Dispose"/>).
 /// </para>
 /// </remarks>
-internal sealed class GradModeScope : IDisposable
+internal class GradModeScope : IDisposable
 {
     private readonly AutogradScopeKind _kind;
     private readonly bool _argument;
@@ -51,6 +53,16 @@ internal sealed class GradModeScope : IDisposable
 
     /// <summary>Grad mode to set, inference mode's <c>enabled</c>, or anomaly mode's <c>checkNan</c>.</summary>
     internal bool Argument => _argument;
+
+    /// <summary>The saved-tensor hooks (or the disabling) of a <see cref="AutogradScopeKind.SavedTensorsHooks"/> or <see cref="AutogradScopeKind.DisableSavedTensorsHooks"/> scope; null for the others.</summary>
+    internal SavedTensorsHooksEntry? SavedHooks => (this as SavedHooksScope)?.Entry;
+
+    /// <summary>A saved-tensor hooks scope: the entry rides in a subclass so that the other scopes stay their size.</summary>
+    private sealed class SavedHooksScope(SavedTensorsHooksEntry entry, GradModeScope? outer)
+        : GradModeScope(entry.IsDisabling ? AutogradScopeKind.DisableSavedTensorsHooks : AutogradScopeKind.SavedTensorsHooks, false, outer)
+    {
+        public SavedTensorsHooksEntry Entry { get; } = entry;
+    }
 
     /// <summary>The scope this one was opened in, in its flow; null for a flow's outermost scope.</summary>
     internal GradModeScope? Outer => _outer;
@@ -88,6 +100,28 @@ internal sealed class GradModeScope : IDisposable
         var scope = new GradModeScope(kind, argument, GradModeFlow.Innermost);
         GradModeFlow.Enter(scope);
         return scope;
+    }
+
+    /// <summary>Opens a saved-tensor hooks scope (or one disabling them, <see cref="SavedTensorsHooksEntry.IsDisabling"/>) in the current async flow.</summary>
+    internal static GradModeScope OpenSavedTensorsHooks(SavedTensorsHooksEntry entry)
+    {
+        LibTorchLoader.EnsureLoaded();
+        var scope = new SavedHooksScope(entry, GradModeFlow.Innermost);
+        GradModeFlow.Enter(scope);
+        return scope;
+    }
+
+    /// <summary>The innermost saved-tensor hooks entry of the flow whose innermost scope is <paramref name="innermost"/>, or null.</summary>
+    internal static SavedTensorsHooksEntry? InnermostSavedHooks(GradModeScope? innermost)
+    {
+        for (GradModeScope? scope = innermost; scope is not null; scope = scope._outer)
+        {
+            if (scope is SavedHooksScope { Entry: var entry })
+            {
+                return entry;
+            }
+        }
+        return null;
     }
 
     /// <summary>
@@ -138,6 +172,8 @@ internal sealed class GradModeScope : IDisposable
         AutogradScopeKind.EnableGrad => "Autograd.EnableGrad()",
         AutogradScopeKind.SetGradEnabled => _argument ? "Autograd.SetGradEnabled(true)" : "Autograd.SetGradEnabled(false)",
         AutogradScopeKind.InferenceMode => _argument ? "Autograd.InferenceMode()" : "Autograd.InferenceMode(false)",
+        AutogradScopeKind.SavedTensorsHooks => "Autograd.Graph.SavedTensorsHooks(pack, unpack)",
+        AutogradScopeKind.DisableSavedTensorsHooks => "Autograd.Graph.DisableSavedTensorsHooks(errorMessage)",
         _ => _argument ? "Autograd.DetectAnomaly()" : "Autograd.DetectAnomaly(checkNan: false)",
     };
 

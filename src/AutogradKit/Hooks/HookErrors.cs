@@ -67,6 +67,7 @@ internal static class HookErrors
     public static T Run<T>(Func<T> call)
     {
         orphan = null;
+        AnomalyTraces.Forget();
         using HookPass pass = HookGate.EnterPass();
         T result;
         try
@@ -96,6 +97,7 @@ internal static class HookErrors
     public static void RunNative(Action call)
     {
         orphan = null;
+        AnomalyTraces.Forget();
         using HookPass pass = HookGate.EnterPass();
         call();
         try

@@ -181,4 +181,124 @@ internal static class AbiFacts
         /// </summary>
         public const int StrongCountOffset = 8;
     }
+
+    /// <summary>
+    /// The virtual table of <c>torch::autograd::Engine</c> (torch/csrc/autograd/engine.h), the object
+    /// <c>Engine::get_default_engine()</c> returns when no Python engine is installed; AutogradKit points the engine at a
+    /// copy of it whose <see cref="SavedVariableHooksSlot"/> and <see cref="MakeAnomalyMetadataSlot"/> are C# functions.
+    /// </summary>
+    /// <remarks>
+    /// Checked by <see cref="NativeEngine"/>: the object's vptr is the exported <c>vtable for torch::autograd::Engine</c>
+    /// (+16), its type_info is <c>typeinfo for torch::autograd::Engine</c>, the exported functions sit in slots 0–3 and
+    /// 6–8, slot 5 returns a null hooks pointer and slot 4 an <c>AnomalyMetadata</c> (the two are not exported; nm of
+    /// libtorch_cpu.so's symbol table names them <c>Engine::make_anomaly_metadata()</c> and
+    /// <c>Engine::get_default_saved_variable_hooks()</c>).
+    /// </remarks>
+    internal static class EngineVtable
+    {
+        /// <summary>
+        /// from torch/csrc/autograd/engine.h (libtorch 2.10): <c>~Engine</c> (complete, deleting), <c>execute</c>,
+        /// <c>execute_with_graph_task</c>, <c>make_anomaly_metadata</c>, <c>get_default_saved_variable_hooks</c>,
+        /// <c>thread_on_exception</c>, <c>thread_init</c>, <c>thread_main</c>.
+        /// </summary>
+        public const int SlotCount = 9;
+
+        /// <summary>from torch/csrc/autograd/engine.h: <c>virtual std::unique_ptr&lt;AnomalyMetadata&gt; make_anomaly_metadata()</c> (sret).</summary>
+        public const int MakeAnomalyMetadataSlot = 4;
+
+        /// <summary>from torch/csrc/autograd/engine.h: <c>virtual std::unique_ptr&lt;SavedVariableHooks&gt; get_default_saved_variable_hooks()</c> (sret).</summary>
+        public const int SavedVariableHooksSlot = 5;
+
+        /// <summary>The exported functions in the other slots, checked one by one.</summary>
+        public static readonly (int Slot, string Symbol)[] ExportedSlots =
+        [
+            (0, "_ZN5torch8autograd6EngineD1Ev"),
+            (1, "_ZN5torch8autograd6EngineD0Ev"),
+            (2, "_ZN5torch8autograd6Engine7executeERKSt6vectorINS0_4EdgeESaIS3_EERKS2_IN2at6TensorESaIS9_EEbbbS7_"),
+            (3, "_ZN5torch8autograd6Engine23execute_with_graph_taskERKSt10shared_ptrINS0_9GraphTaskEES2_INS0_4NodeEEONS0_11InputBufferE"),
+            (6, "_ZN5torch8autograd6Engine19thread_on_exceptionERKSt10shared_ptrINS0_9GraphTaskEERKS2_INS0_4NodeEERSt9exception"),
+            (7, "_ZN5torch8autograd6Engine11thread_initEiRKSt10shared_ptrINS0_10ReadyQueueEEb"),
+            (8, "_ZN5torch8autograd6Engine11thread_mainERKSt10shared_ptrINS0_9GraphTaskEE"),
+        ];
+
+        /// <summary>The Itanium ABI's words before slot 0: offset-to-top, then the type_info pointer.</summary>
+        public const int PrefixWords = 2;
+    }
+
+    /// <summary>
+    /// <c>torch::autograd::SavedVariableHooks</c> (torch/csrc/autograd/saved_variable_hooks.h), the object the engine's
+    /// <see cref="EngineVtable.SavedVariableHooksSlot"/> returns and each <c>SavedVariable</c> owns.
+    /// </summary>
+    /// <remarks>
+    /// Slot order read from libtorch_python.so's <c>vtable for torch::autograd::PySavedVariableHooks</c> (nm and its
+    /// relocations: call_pack_hook, call_unpack_hook, two destructors, retrieve_unpack_hook_data); checked at first use
+    /// by <see cref="NativeEngine"/> on a known graph (two packs of <c>x</c> and two unpacks for <c>x * x</c>, gradient 2x).
+    /// </remarks>
+    internal static class SavedVariableHooks
+    {
+        /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: <c>virtual void call_pack_hook(const at::Tensor&amp;)</c>.</summary>
+        public const int PackSlot = 0;
+
+        /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: <c>virtual at::Tensor call_unpack_hook()</c> (sret).</summary>
+        public const int UnpackSlot = 1;
+
+        /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: <c>virtual ~SavedVariableHooks()</c>, complete object destructor.</summary>
+        public const int CompleteDestructorSlot = 2;
+
+        /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: the deleting destructor <c>std::unique_ptr</c> calls.</summary>
+        public const int DeletingDestructorSlot = 3;
+
+        /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: <c>retrieve_unpack_hook_data() const</c> (compiled autograd only; sret).</summary>
+        public const int RetrieveUnpackHookDataSlot = 4;
+
+        /// <summary>Number of slots.</summary>
+        public const int SlotCount = 5;
+
+        /// <summary><c>sizeof(std::optional&lt;std::pair&lt;c10::SafePyObject, c10::SafePyObject&gt;&gt;)</c>: two 16-byte SafePyObjects and the engaged flag, padded.</summary>
+        public const int RetrievedDataSize = 40;
+    }
+
+    /// <summary>
+    /// <c>torch::autograd::AnomalyMetadata</c> (torch/csrc/autograd/anomaly_mode.h): what each node made under anomaly mode
+    /// owns; <c>store_stack()</c> runs when the node is made, <c>print_stack(name)</c> when backward fails in it.
+    /// </summary>
+    /// <remarks>
+    /// Checked by <see cref="NativeEngine"/> (through <see cref="NativeAnomalyMetadata"/>) on an object the base engine's
+    /// <c>make_anomaly_metadata()</c> made: its vptr is the exported vtable (+16), the exported functions are in the five
+    /// slots, and the fields are an empty <c>std::string</c> and a null <c>shared_ptr</c> where this says. The size is
+    /// read from the base factory's <c>operator new(0x38)</c> and the deleting destructor's <c>operator delete(p, 0x38)</c>.
+    /// </remarks>
+    internal static class AnomalyMetadata
+    {
+        /// <summary>from torch/csrc/autograd/anomaly_mode.h: <c>sizeof(AnomalyMetadata)</c>: vptr, <c>std::string traceback_</c>, <c>std::shared_ptr&lt;Node&gt; parent_</c>.</summary>
+        public const int Size = 56;
+
+        /// <summary>Offset of <c>std::string traceback_</c>.</summary>
+        public const int TracebackOffset = 8;
+
+        /// <summary>Offset of <c>std::shared_ptr&lt;Node&gt; parent_</c>.</summary>
+        public const int ParentOffset = 40;
+
+        /// <summary>from torch/csrc/autograd/anomaly_mode.h: <c>virtual void store_stack()</c>.</summary>
+        public const int StoreStackSlot = 2;
+
+        /// <summary>from torch/csrc/autograd/anomaly_mode.h: <c>virtual void print_stack(const std::string&amp; current_node_name)</c>.</summary>
+        public const int PrintStackSlot = 3;
+
+        /// <summary>from torch/csrc/autograd/anomaly_mode.h: <c>virtual void assign_parent(const std::shared_ptr&lt;Node&gt;&amp;)</c>.</summary>
+        public const int AssignParentSlot = 4;
+
+        /// <summary>Number of slots: two destructors and the three above.</summary>
+        public const int SlotCount = 5;
+
+        /// <summary>The exported functions in the base class's slots.</summary>
+        public static readonly (int Slot, string Symbol)[] ExportedSlots =
+        [
+            (0, "_ZN5torch8autograd15AnomalyMetadataD1Ev"),
+            (1, "_ZN5torch8autograd15AnomalyMetadataD0Ev"),
+            (StoreStackSlot, "_ZN5torch8autograd15AnomalyMetadata11store_stackEv"),
+            (PrintStackSlot, "_ZN5torch8autograd15AnomalyMetadata11print_stackERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE"),
+            (AssignParentSlot, "_ZN5torch8autograd15AnomalyMetadata13assign_parentERKSt10shared_ptrINS0_4NodeEE"),
+        ];
+    }
 }

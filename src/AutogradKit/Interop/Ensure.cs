@@ -61,6 +61,11 @@ internal static partial class Ensure
     {
         nativeText = WithoutInterpreterTraceback(nativeText);
         string message = WithPythonTensorTypes(FirstLine(nativeText));
+        if (AnomalyTraces.TryTake(out string? node, out string? trace))
+        {
+            // Backward failed in a node under anomaly mode (libtorch's print_stack reported it on this thread).
+            return new AnomalyException(message, nativeText, trace, node, inner);
+        }
         if (message.StartsWith("Trying to backward through the graph a second time", StringComparison.Ordinal))
         {
             return new GraphFreedException(message, nativeText, inner);

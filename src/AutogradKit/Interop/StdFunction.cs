@@ -185,7 +185,7 @@ internal static unsafe class StdFunctionHooks
     }
 
     /// <summary>The TensorImpl* of an owning <c>at::Tensor*</c>, keeping its reference, with the 8-byte heap shell freed undestroyed.</summary>
-    private static IntPtr TakeImpl(IntPtr tensorHandle)
+    internal static IntPtr TakeImpl(IntPtr tensorHandle)
     {
         if (tensorHandle == IntPtr.Zero)
         {

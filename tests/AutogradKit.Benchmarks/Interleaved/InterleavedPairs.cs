@@ -73,6 +73,9 @@ public static class InterleavedPairs
             nameof(FunctionalBenchmarks.Hessian_AutogradKit), nameof(FunctionalBenchmarks.HessianBackwardLoop_Raw), true, "hessian_64", 1.03, null));
         pairs.Add(new("Jvp", "Functional.Jvp 64→64", typeof(JvpBenchmarks),
             nameof(JvpBenchmarks.Jvp_AutogradKit), nameof(JvpBenchmarks.JvpDoubleBackward_Raw), true, "jvp_64", null, 0.60));
+        // Issue 13: checkpointing may cost at most half a step more than the plain step it replaces.
+        pairs.Add(new("Checkpoint32", "Checkpoint: 32×1024 MLP step, CheckpointSequential(8) vs plain", typeof(CheckpointBenchmarks),
+            nameof(CheckpointBenchmarks.CheckpointSequential), nameof(CheckpointBenchmarks.Plain), false, null, 1.50, null));
         return pairs;
     }
 }

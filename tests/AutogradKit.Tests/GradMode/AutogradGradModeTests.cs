@@ -189,7 +189,7 @@ public class AutogradGradModeTests
         using (Autograd.DetectAnomaly())
         {
             using var loss = a.sqrt().sum();
-            var e = Assert.Throws<AutogradException>(() => loss.Backward())!;
+            var e = Assert.Throws<AnomalyException>(() => loss.Backward())!;
             Assert.That(e.Message, Is.EqualTo(FoundationData.Error("anomaly_nan")));
             Assert.That(e.NativeMessage, Does.StartWith(e.Message));
         }

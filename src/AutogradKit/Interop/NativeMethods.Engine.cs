@@ -1,0 +1,37 @@
+using System.Runtime.InteropServices;
+
+namespace AutogradKit;
+
+/// <summary>
+/// libtorch's autograd engine entry points behind <see cref="NativeEngine"/>: C++ exports that never catch, called only
+/// where they cannot throw.
+/// </summary>
+internal static unsafe partial class NativeMethods
+{
+    /// <summary>
+    /// <c>torch::autograd::Engine&amp; Engine::get_default_engine()</c>: the process's engine (the base <c>Engine</c>
+    /// without Python), made on first call. Throws nothing.
+    /// </summary>
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd6Engine18get_default_engineEv")]
+    internal static partial IntPtr Engine_get_default_engine();
+
+    /// <summary>
+    /// <c>void torch::autograd::impl::bump_version(const at::Tensor&amp;)</c>: adds one to the tensor's version counter.
+    /// Throws only for an undefined or inference tensor, which a tensor libtorch is saving for backward never is.
+    /// </summary>
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd4impl12bump_versionERKN2at6TensorE")]
+    internal static partial void Autograd_bump_version(IntPtr tensor);
+
+    /// <summary>libstdc++'s <c>operator new(size_t)</c>, for C++ objects libtorch deletes (it never throws here but on exhaustion).</summary>
+    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
+    internal static partial IntPtr OperatorNew(nuint size);
+
+    /// <summary>
+    /// <c>bool Engine::is_checkpoint_valid()</c>: false while the engine runs a pass that computes gradients for given
+    /// inputs only (<c>torch.autograd.grad</c>, <c>backward(inputs=…)</c>), where reentrant checkpointing cannot work.
+    /// Reads a thread-local flag; throws nothing.
+    /// </summary>
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd6Engine19is_checkpoint_validEv")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool Engine_is_checkpoint_valid(IntPtr engine);
+}
