@@ -99,7 +99,10 @@ public static partial class TorchFunc
     /// <c>grad_increment_nesting</c> and <c>_wrap_all_tensors</c>, grad mode on), pops the level also when the body
     /// throws, and hands back the body's results unwrapped (<c>_undo_create_differentiable</c>), owned by the caller's scope.
     /// </summary>
-    private static Tensor[] InGradLevel(Tensor[] args, Func<Tensor[], Tensor[]> body)
+    /// <param name="args">The inputs, wrapped for the level.</param>
+    /// <param name="body">The computation at the level.</param>
+    /// <param name="keep">Tensors of the level to hand to the caller's scope as they are (vjp's graph), read after the body ran.</param>
+    private static Tensor[] InGradLevel(Tensor[] args, Func<Tensor[], Tensor[]> body, Func<Tensor[]>? keep = null)
     {
         LibTorchLoader.EnsureLoaded();
         bool previousGradMode = torch.is_grad_enabled();
@@ -132,6 +135,10 @@ public static partial class TorchFunc
             results[i] = NativeFunctorch.UnwrapDead(inner[i]);
         }
         scope.MoveToOuter(results);
+        if (keep is not null)
+        {
+            scope.MoveToOuter(keep());
+        }
         return results;
     }
 
