@@ -279,6 +279,8 @@ internal static unsafe class NativeFunctorch
         {
             LibTorchLoader.EnsureLoaded();
             string? mismatch = VerifyVmapLayer() ?? VerifyGradLayer();
+            // PyTorch's Python side never shows the fallback's warning (its vmap decomposes those operators instead).
+            NativeMethods.Functorch_setVmapFallbackWarningEnabled(false);
             return mismatch is null
                 ? null
                 : new NotSupportedException($"torch.func transforms need {AbiFacts.VerifiedOn}; the first-use check of libtorch's functorch failed: {mismatch}");

@@ -92,6 +92,13 @@ internal static partial class NativeMethods
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool Functorch_getInplaceRequiresGradAllowed();
 
+    /// <summary>
+    /// <c>void setVmapFallbackWarningEnabled(bool)</c>: whether vmap's slow per-example fallback (an operator with no
+    /// batching rule) prints a warning. A process-wide flag; never throws.
+    /// </summary>
+    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN2at9functorch29setVmapFallbackWarningEnabledEb")]
+    internal static partial void Functorch_setVmapFallbackWarningEnabled([MarshalAs(UnmanagedType.U1)] bool enabled);
+
     /// <summary>libstdc++'s <c>operator new(size_t)</c>: the 8-byte shell an owning <c>at::Tensor*</c> handle lives in.</summary>
     [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
     internal static partial IntPtr OperatorNewForTensor(nuint size);
