@@ -31,7 +31,7 @@ internal static partial class MisuseCases
             Func<Tensor, Tensor> f = (r.Next(5)) switch
             {
                 0 => v => v.sum().item<double>() > 0 ? v : -v,
-                1 => v => v * torch.rand_like(v),
+                1 => r.Next(2) == 0 ? v => v * torch.rand_like(v) : v => v + torch.randn(4, dtype: ScalarType.Float64),
                 2 => v => torch.ones(4, dtype: ScalarType.Float64).add_(v),
                 3 => v => torch.ones(3, 3, dtype: ScalarType.Float64).mm(v.unsqueeze(1)), // mm catches; TorchSharp's matmul does not (see docs/interop.md)
                 _ => v => throw new InvalidOperationException("user code failed"),
