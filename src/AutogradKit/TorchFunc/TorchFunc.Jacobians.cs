@@ -31,7 +31,9 @@ public static partial class TorchFunc
         }, keep: () => [outputAtLevel!, primalAtLevel!]);
         Tensor keptOutput = outputAtLevel!;
         Tensor keptPrimal = primalAtLevel!;
-        return (results[0], cotangent =>
+        return (results[0], VjpFn);
+
+        Tensor VjpFn(Tensor cotangent)
         {
             ArgumentNullException.ThrowIfNull(cotangent);
             // eager_transforms.py's vjp wrapper: after the level is gone, on its (now dead) wrapped tensors.
@@ -49,7 +51,7 @@ public static partial class TorchFunc
             }
             Tensor result = NativeFunctorch.UnwrapDead(grad);
             return result.MoveToOuterDisposeScope();
-        });
+        }
     }
 
     /// <summary>

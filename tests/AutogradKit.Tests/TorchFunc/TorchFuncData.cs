@@ -49,16 +49,18 @@ internal static class TorchFuncData
             "slice" => x => x[1..3],
             "view" => x => x.view(2, 2),
             "scalar" => x => (x * x).sum(),
-            "inplace_intermediate" => x =>
-            {
-                Tensor y = x * 1;
-                y.mul_(x);
-                return y;
-            },
+            "inplace_intermediate" => InPlaceIntermediate,
             "sin_cos" => x => x.sin() * x.cos(),
             "flip" => x => x.flip(0),
             _ => throw new ArgumentException(name, nameof(name)),
         };
+    }
+
+    private static Tensor InPlaceIntermediate(Tensor x)
+    {
+        Tensor y = x * 1;
+        y.mul_(x);
+        return y;
     }
 
     /// <summary>The vmapped functions of the "vmap" section.</summary>
