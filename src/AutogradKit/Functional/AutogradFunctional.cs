@@ -29,17 +29,14 @@ public static partial class Autograd
         /// <c>torch.autograd.functional.jacobian(f, input)</c>: the Jacobian of <paramref name="f"/> at
         /// <paramref name="input"/>, shaped <c>output.shape + input.shape</c> (m×n for f: Rⁿ→Rᵐ).
         /// </summary>
-        /// <param name="f">The function; with <paramref name="vectorize"/>, it must also accept a batch (see there).</param>
+        /// <param name="f">The function.</param>
         /// <param name="input">The point; not modified.</param>
         /// <param name="createGraph">Make the result differentiable (with respect to <paramref name="input"/> when it requires grad).</param>
         /// <param name="strict">Throw when the output is independent of the input instead of returning zeros.</param>
         /// <param name="vectorize">
-        /// For an <paramref name="f"/> that accepts a leading batch dimension and treats the batch entries
-        /// independently (<c>f(stack(xs))[k] == f(xs[k])</c>): runs ONE forward pass on a batch of m copies of
-        /// the input and ONE backward pass seeded with the identity, instead of m backward passes. To learn the
-        /// output's m elements it first runs f once on <paramref name="input"/> without grad, except when the same
-        /// function (same target and method) was called before on inputs of the same shapes: then the size it
-        /// returned is reused and checked against the batched result. Agrees with the loop otherwise. Not allowed
+        /// As PyTorch: f runs once, and ONE backward pass vmapped over the standard basis of its output replaces
+        /// the m backward passes of the loop (<c>Grad(…, isGradsBatched: true)</c>); equal to the loop for every f.
+        /// Not allowed
         /// with <paramref name="strict"/>, as in PyTorch.
         /// </param>
         /// <example>
@@ -60,7 +57,7 @@ public static partial class Autograd
         /// <param name="f">The function.</param>
         /// <param name="createGraph">Make the results differentiable.</param>
         /// <param name="strict">Throw when a result is independent of the inputs instead of returning zeros.</param>
-        /// <param name="vectorize">As for the single-input overload: one batched forward and one backward pass; f must accept a leading batch dimension on every input.</param>
+        /// <param name="vectorize">As for the single-input overload: one backward pass vmapped over the output's standard basis.</param>
         /// <param name="inputs">The point, one tensor per argument of <paramref name="f"/>; not modified.</param>
         public static Tensor[] Jacobian(Func<Tensor[], Tensor> f, Tensor[] inputs, bool createGraph = false, bool strict = false, bool vectorize = false)
         {
@@ -731,122 +728,15 @@ public static partial class Autograd
 
         private static Tensor[][] JacobianVectorized(Func<Tensor[], Tensor[]> f, Delegate userFunction, Tensor[] inputs, bool createGraph)
         {
-            // The batch needs the output's size m before f runs on it. A size remembered from an earlier call on
-            // inputs of these shapes saves a whole forward pass (a tenth of the call for a 64→64 network); it is
-            // only trusted when the batched result agrees with it, otherwise one no-grad forward pass learns m.
-            long[][] inputShapes = inputs.Select(TensorShape.Of).ToArray();
-            Tensor[] xs;
-            Tensor yb;
-            long[] outShape;
-            long m;
-            if (OutputSizeMemory.TryGet(userFunction, inputShapes, out m))
-            {
-                (xs, yb) = BatchedForward(f, inputs, inputShapes, m, createGraph);
-                long[] batchedShape = TensorShape.Of(yb);
-                outShape = batchedShape.AsSpan(Math.Min(1, batchedShape.Length)).ToArray();
-                if (batchedShape.Length > 0 && batchedShape[0] == m && Product(outShape) == m)
-                {
-                    return JacobianOfBatch(inputs, inputShapes, xs, yb, outShape, m, createGraph);
-                }
-            }
-            Tensor[] probe;
-            using (torch.no_grad())
-            {
-                probe = Call(f, inputs.Select(x => x.detach()).ToArray(), "jacobian");
-            }
-            if (probe.Length != 1)
-            {
-                throw new ArgumentException("vectorize supports functions with one output.", "f");
-            }
-            outShape = TensorShape.Of(probe[0]);
-            m = probe[0].numel();
-            (xs, yb) = BatchedForward(f, inputs, inputShapes, m, createGraph);
-            long[] expected = [m, .. outShape];
-            long[] returnedShape = TensorShape.Of(yb);
-            if (!returnedShape.AsSpan().SequenceEqual(expected))
-            {
-                throw new ArgumentException(
-                    $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {PythonText.Size(returnedShape)}, expected {PythonText.Size(expected)}.", "f");
-            }
-            OutputSizeMemory.Record(userFunction, inputShapes, m);
-            return JacobianOfBatch(inputs, inputShapes, xs, yb, outShape, m, createGraph);
-        }
-
-        private static long Product(long[] shape)
-        {
-            long product = 1;
-            foreach (long size in shape)
-            {
-                product *= size;
-            }
-            return product;
-        }
-
-        /// <summary>f on a batch of m copies of each input, each copy a leaf (or, with createGraph, a view of a caller's input that requires grad).</summary>
-        private static (Tensor[] Batch, Tensor Output) BatchedForward(Func<Tensor[], Tensor[]> f, Tensor[] inputs, long[][] inputShapes, long m, bool createGraph)
-        {
-            var xs = new Tensor[inputs.Length];
-            Tensor[] outputs;
+            // PyTorch's vectorize: f once, unbatched; the backward pass vmapped over the standard basis of its outputs.
+            _ = userFunction;
+            Tensor[] xs, outputs;
             using (torch.enable_grad())
             {
-                for (int k = 0; k < inputs.Length; k++)
-                {
-                    Tensor x = inputs[k];
-                    long[] shape = inputShapes[k];
-                    if (createGraph && x.requires_grad)
-                    {
-                        xs[k] = x.expand([m, .. shape]);
-                    }
-                    else
-                    {
-                        // expand() adds the batch dimension as a view and clone() copies it into a new leaf: 7 %
-                        // faster than repeat() for a 64×64 batch (measured), which builds the copy through unfold.
-                        Tensor source = x.requires_grad ? x.detach() : x;
-                        xs[k] = Ensure.Run(() => source.expand([m, .. shape]).clone().requires_grad_(true));
-                    }
-                }
+                xs = Preprocess(inputs, createGraph, needGraph: true);
                 outputs = Call(f, xs, "jacobian");
             }
-            if (outputs.Length != 1)
-            {
-                throw new ArgumentException("vectorize supports functions with one output.", "f");
-            }
-            return (xs, outputs[0]);
-        }
-
-        /// <summary>The Jacobian from one backward pass through the batch <paramref name="yb"/>, seeded with the identity.</summary>
-        private static Tensor[][] JacobianOfBatch(Tensor[] inputs, long[][] inputShapes, Tensor[] xs, Tensor yb, long[] outShape, long m, bool createGraph)
-        {
-            long[] expected = [m, .. outShape];
-            var result = new Tensor[1][];
-            result[0] = new Tensor[inputs.Length];
-            if (m == 0 || !yb.requires_grad)
-            {
-                for (int k = 0; k < inputs.Length; k++)
-                {
-                    result[0][k] = torch.zeros([.. outShape, .. inputShapes[k]], dtype: inputs[k].dtype, device: inputs[k].device);
-                }
-                return result;
-            }
-            Tensor seeds = torch.eye(m, dtype: yb.dtype, device: yb.device).view(expected);
-            // Without createGraph every batch tensor is a fresh leaf of this call's own (BatchedForward), handed to
-            // no one but f: the backward into those leaves is grad's equivalent (see NativeGrad.IntoPrivateLeaves)
-            // without the cost of the TorchScript call, a tenth of this Jacobian (measured).
-            Tensor?[] grads = createGraph
-                ? GradCore([yb], xs, [seeds], retainGraph: true, createGraph: true)
-                : HookErrors.Run(() => NativeGrad.IntoPrivateLeaves(yb, seeds, xs, retainGraph: false));
-            for (int k = 0; k < inputs.Length; k++)
-            {
-                long[] shape = [.. outShape, .. inputShapes[k]];
-                if (grads[k] is not { } grad)
-                {
-                    result[0][k] = torch.zeros(shape, dtype: inputs[k].dtype, device: inputs[k].device);
-                    continue;
-                }
-                // The gradient is shaped [m, …input]; for a one-dimensional output that is already the result's shape.
-                result[0][k] = outShape.Length == 1 ? grad : grad.view(shape);
-            }
-            return result;
+            return VectorizedJacobian.Jacobian(outputs, xs, createGraph);
         }
     }
 }

@@ -43,10 +43,9 @@ public static partial class Autograd
     /// returns (e.g. <c>SigmoidBackwardBackward0</c>). Tensor hooks on the graph run; a hook's exception reaches
     /// the caller as itself. Checks PyTorch makes in Python before its engine (<c>_make_grads</c>: gradient shapes,
     /// implicit gradients only for one-element outputs) come first, with PyTorch's texts.</para>
-    /// <para><paramref name="isGradsBatched"/>: PyTorch vmaps the backward pass over the batch, and its vmap falls back
-    /// to a loop, one pass per batch entry, for whatever has no batching rule. Until AutogradKit has vmap, every
-    /// batch runs that way: one pass per entry, the graph retained until the last, the results stacked. The values
-    /// are PyTorch's; tensor hooks run once per batch entry instead of once on the batch.</para>
+    /// <para><paramref name="isGradsBatched"/>: as PyTorch, one backward pass vmapped over the batch
+    /// (<see cref="TorchFunc.Vmap(Func{Tensor[], Tensor[]}, int?[], int[], Randomness, int?)"/>); libtorch's vmap falls
+    /// back to a loop for an operator with no batching rule. Tensor hooks run once, on the batched gradient.</para>
     /// <para><paramref name="materializeGrads"/> with an explicit <c>allow_unused=False</c> is an error in PyTorch;
     /// <paramref name="allowUnused"/> cannot tell "false" from "not given", so here it is never one.</para>
     /// <para>Thread-safety: safe to call from several threads at once, also on graphs that share inputs, outputs
@@ -134,7 +133,7 @@ public static partial class Autograd
 
             bool retain = retainGraph ?? createGraph;
             Tensor?[] grads = isGradsBatched
-                ? BatchedGradCore(outputs, inputs, seeds, batch, retain, createGraph)
+                ? VectorizedJacobian.BatchedGrad(outputs, inputs, seeds, retain, createGraph)
                 : GradCore(outputs, inputs, seeds, retain, createGraph);
             if (materializeGrads)
             {
@@ -179,54 +178,6 @@ public static partial class Autograd
     /// </summary>
     internal static Tensor?[] GradPasses(IReadOnlyList<Tensor> outputs, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> seeds, int passes, bool retainGraph, bool createGraph) =>
         HookErrors.Run(() => NativeGrad.Run(outputs, inputs, seeds, passes, retainGraph, createGraph));
-
-    /// <summary>
-    /// The batched vector-Jacobian products: one pass per batch entry (the graph retained until the last), each
-    /// input's results stacked along a new first dimension; null for an input the outputs do not reach.
-    /// </summary>
-    private static Tensor?[] BatchedGradCore(IReadOnlyList<Tensor> outputs, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> seeds, long batch, bool retainGraph, bool createGraph)
-    {
-        int passes = checked((int)batch);
-        var entrySeeds = new Tensor[passes * seeds.Count];
-        Tensor?[] grads = [];
-        try
-        {
-            for (int b = 0; b < passes; b++)
-            {
-                for (int i = 0; i < seeds.Count; i++)
-                {
-                    entrySeeds[b * seeds.Count + i] = seeds[i][b];
-                }
-            }
-            grads = GradPasses(outputs, inputs, entrySeeds, passes, retainGraph, createGraph);
-            var stacked = new Tensor?[inputs.Count];
-            var column = new Tensor[passes];
-            for (int k = 0; k < stacked.Length; k++)
-            {
-                if (grads[k] is null)
-                {
-                    continue; // the graph is the same for every entry: unused in one, unused in all
-                }
-                for (int b = 0; b < passes; b++)
-                {
-                    column[b] = grads[b * inputs.Count + k]!;
-                }
-                stacked[k] = torch.stack(column, 0);
-            }
-            return stacked;
-        }
-        finally
-        {
-            foreach (Tensor? t in entrySeeds)
-            {
-                t?.Dispose();
-            }
-            foreach (Tensor? g in grads)
-            {
-                g?.Dispose();
-            }
-        }
-    }
 
     /// <summary>
     /// <c>_make_grads</c>' check with <c>is_grads_batched</c>: <c>gradient[0]</c> must be shaped like the output.

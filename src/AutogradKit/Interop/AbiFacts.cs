@@ -301,4 +301,58 @@ internal static class AbiFacts
             (AssignParentSlot, "_ZN5torch8autograd15AnomalyMetadata13assign_parentERKSt10shared_ptrINS0_4NodeEE"),
         ];
     }
+
+    /// <summary>
+    /// libtorch's functorch transforms (aten/src/ATen/functorch/, libtorch 2.10): enum values passed to
+    /// <c>initAndPushDynamicLayer</c>, and the returned <c>DynamicLayer</c>'s life handle that the caller releases.
+    /// </summary>
+    /// <remarks>Checked by <see cref="NativeFunctorch"/> on a fresh thread: a layer's id and key through its exported
+    /// accessors, its life handle against <c>getLifeHandleForLevel</c>, a BatchedTensor's value and dimension through
+    /// <c>unwrapTensorAtLevel</c>, a dead TensorWrapper through <c>unwrapIfDead</c>.</remarks>
+    internal static class Functorch
+    {
+        /// <summary>from aten/src/ATen/functorch/Interpreter.h: <c>TransformType::Vmap</c> (after <c>Torch</c>).</summary>
+        public const int TransformVmap = 1;
+
+        /// <summary>from aten/src/ATen/functorch/Interpreter.h: <c>TransformType::Grad</c>.</summary>
+        public const int TransformGrad = 2;
+
+        /// <summary>from aten/src/ATen/functorch/Interpreter.h: <c>RandomnessType::Error</c>.</summary>
+        public const int RandomnessError = 0;
+
+        /// <summary>from aten/src/ATen/functorch/Interpreter.h: <c>RandomnessType::Same</c>.</summary>
+        public const int RandomnessSame = 1;
+
+        /// <summary>from aten/src/ATen/functorch/Interpreter.h: <c>RandomnessType::Different</c>.</summary>
+        public const int RandomnessDifferent = 2;
+
+        /// <summary>
+        /// from aten/src/ATen/functorch/Interpreter.h: offset of <c>std::shared_ptr&lt;bool&gt; is_alive_</c> in
+        /// <c>Interpreter</c> (after <c>TransformType type_</c>, <c>int64_t level_</c> and
+        /// <c>std::optional&lt;LocalDispatchKeySet&gt; savedLocalDispatchKeySet_</c>), the only member of
+        /// <c>DynamicLayer</c> (DynamicLayer.h).
+        /// </summary>
+        public const int LayerLifeHandleOffset = 40;
+
+        /// <summary>
+        /// Bytes reserved for a returned <c>DynamicLayer</c>: more than its size (an <c>Interpreter</c>: 56 bytes of
+        /// members, then a <c>std::variant</c> of metas of at most 16 bytes and its index).
+        /// </summary>
+        public const int LayerBufferSize = 256;
+
+        /// <summary>
+        /// from libstdc++'s bits/tuple (elements laid out last first): in a
+        /// <c>std::tuple&lt;at::Tensor, std::optional&lt;int64_t&gt;&gt;</c>, offset of the <c>optional</c>'s value.
+        /// </summary>
+        public const int UnwrapDimOffset = 0;
+
+        /// <summary>from libstdc++'s optional: offset of the engaged flag of a <c>std::optional&lt;int64_t&gt;</c>.</summary>
+        public const int UnwrapDimEngagedOffset = 8;
+
+        /// <summary>from libstdc++'s bits/tuple: offset of the <c>at::Tensor</c> in that tuple.</summary>
+        public const int UnwrapTensorOffset = 16;
+
+        /// <summary><c>sizeof(std::tuple&lt;at::Tensor, std::optional&lt;int64_t&gt;&gt;)</c>.</summary>
+        public const int UnwrapSize = 24;
+    }
 }

@@ -59,7 +59,16 @@ internal sealed unsafe class SharedNodeRef : SafeHandle
     /// <summary>libstdc++'s classic <c>_Sp_counted_base::_M_release</c>.</summary>
     protected override bool ReleaseHandle()
     {
-        IntPtr control = handle;
+        Release(handle);
+        return true;
+    }
+
+    /// <summary>
+    /// Drops one strong reference from a libstdc++ control block (<c>_Sp_counted_base::_M_release</c>), disposing the
+    /// object and then the block when it was the last; for every <c>shared_ptr</c> AutogradKit owns a reference of.
+    /// </summary>
+    internal static void Release(IntPtr control)
+    {
         if (Interlocked.Decrement(ref *(int*)(control + AbiFacts.SharedPtr.UseCountOffset)) == 0)
         {
             IntPtr* vtable = *(IntPtr**)control;
@@ -69,6 +78,5 @@ internal sealed unsafe class SharedNodeRef : SafeHandle
                 ((delegate* unmanaged<IntPtr, void>)vtable[AbiFacts.SharedPtr.DestroySlot])(control);
             }
         }
-        return true;
     }
 }
