@@ -764,6 +764,7 @@ internal static partial class MisuseCases
             Require(Autograd.ForwardAD.UnpackDual(dual.sin()).Tangent is null, "a tangent outlived its level");
         });
         AddCustomFunctionCases(Add);
+        AddNodeHookCases(Add);
         return cases;
     }
 

@@ -161,4 +161,67 @@ internal static class AbiFacts
         /// <summary>The Itanium ABI's words before slot 0: offset-to-top, then the type_info pointer.</summary>
         public const int PrefixWords = 2;
     }
+
+    /// <summary>
+    /// Node hooks: <c>torch::autograd::Node</c>'s hook vectors (torch/csrc/autograd/function.h) and the hook objects
+    /// libtorch keeps in them and in <c>AutogradMeta</c> (torch/csrc/autograd/function_hook.h).
+    /// </summary>
+    /// <remarks>
+    /// Checked by <see cref="NodeHookAbi"/> on the node of <c>x * x</c>: the virtual <c>tensor_pre_hooks()</c> must
+    /// return the node's address plus <see cref="TensorPreHooksOffset"/>, that vector must gain exactly one entry when a
+    /// tensor hook is registered on <c>x * x</c>, the vectors at <see cref="PreHooksOffset"/> and
+    /// <see cref="PostHooksOffset"/> must be empty, and a pre-hook, a post-hook and a post-accumulate-grad hook placed
+    /// there must be called in PyTorch's order with the known gradients and destroyed with their node or tensor.
+    /// </remarks>
+    internal static class NodeHooks
+    {
+        /// <summary>
+        /// from torch/csrc/autograd/function.h: offset of <c>std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt;
+        /// pre_hooks_</c>, after <c>next_edges_</c> (96, 24 bytes), <c>PyObject* pyobj_</c> (8)
+        /// and <c>std::unique_ptr&lt;AnomalyMetadata&gt; anomaly_metadata_</c> (8).
+        /// </summary>
+        public const int PreHooksOffset = 136;
+
+        /// <summary>from torch/csrc/autograd/function.h: offset of <c>tensor_pre_hooks_</c>, right after <c>pre_hooks_</c>.</summary>
+        public const int TensorPreHooksOffset = 160;
+
+        /// <summary>
+        /// from torch/csrc/autograd/function.h: offset of <c>std::vector&lt;std::unique_ptr&lt;FunctionPostHook&gt;&gt;
+        /// post_hooks_</c>, after <c>tensor_pre_hooks_</c> (24 bytes) and <c>std::unordered_map&lt;size_t,
+        /// std::unique_ptr&lt;FunctionPreHook&gt;&gt; retains_grad_hooks_</c> (56 bytes).
+        /// </summary>
+        public const int PostHooksOffset = 240;
+
+        /// <summary>from torch/csrc/autograd/function.h: <c>Node</c>'s vtable slot of <c>virtual std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt;&amp; tensor_pre_hooks()</c>.</summary>
+        public const int TensorPreHooksSlot = 3;
+
+        /// <summary>from torch/csrc/autograd/function_hook.h: slot of the complete-object destructor of every hook class.</summary>
+        public const int DestructorSlot = 0;
+
+        /// <summary>from torch/csrc/autograd/function_hook.h: slot of the deleting destructor (what <c>std::unique_ptr</c>'s <c>delete</c> calls).</summary>
+        public const int DeletingDestructorSlot = 1;
+
+        /// <summary>
+        /// from torch/csrc/autograd/function_hook.h: slot of <c>operator()</c> — <c>variable_list (const variable_list&amp;)</c>
+        /// for <c>FunctionPreHook</c>, <c>variable_list (const variable_list&amp; outputs, const variable_list&amp; inputs)</c>
+        /// for <c>FunctionPostHook</c>, <c>void (const Variable&amp;)</c> for <c>PostAccumulateGradHook</c>.
+        /// </summary>
+        public const int CallSlot = 2;
+
+        /// <summary>
+        /// from torch/csrc/autograd/function_hook.h: how many slots a hook vtable of ours has — <c>compiled_args</c> (all
+        /// three classes) and <c>apply_with_saved</c> (<c>PostAccumulateGradHook</c>) follow <c>operator()</c>; both serve
+        /// compiled autograd only, which TorchSharp never runs, and ours do nothing.
+        /// </summary>
+        public const int SlotCount = 5;
+
+        /// <summary>Size of one of our hook objects: the vtable pointer, then our table id.</summary>
+        public const int ObjectSize = 16;
+
+        /// <summary>
+        /// from torch/csrc/autograd/variable.h: <c>torch::autograd::impl::post_acc_grad_hooks(const Variable&amp;)</c>
+        /// returns a reference to <c>AutogradMeta::post_acc_grad_hooks_</c> (a <c>std::unique_ptr</c>, one word).
+        /// </summary>
+        public const int UniquePtrSize = 8;
+    }
 }

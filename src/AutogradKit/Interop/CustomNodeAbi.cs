@@ -74,7 +74,7 @@ internal static unsafe partial class CustomNodeAbi
         byte* data = result + AbiFacts.StdString.LocalBufferOffset;
         if (name.Length > AbiFacts.StdString.LocalCapacity)
         {
-            data = (byte*)OperatorNew((nuint)name.Length + 1);
+            data = (byte*)NativeMethods.OperatorNew((nuint)name.Length + 1);
             *(nuint*)(result + AbiFacts.StdString.LocalBufferOffset) = (nuint)name.Length;
         }
         name.CopyTo(new Span<byte>(data, name.Length));
@@ -144,8 +144,4 @@ internal static unsafe partial class CustomNodeAbi
 
     private static NotSupportedException Mismatch(string detail) =>
         new($"Custom autograd functions need {AbiFacts.VerifiedOn}; the first-use check of TorchSharp's CSharpNode failed: {detail}");
-
-    /// <summary>libstdc++'s <c>operator new(size_t)</c>, the allocator a std::string's heap buffer must come from.</summary>
-    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
-    private static partial IntPtr OperatorNew(nuint size);
 }

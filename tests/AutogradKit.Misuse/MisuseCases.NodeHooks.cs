@@ -1,0 +1,112 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AutogradKit.Misuse;
+
+/// <summary>Wrong node hooks (<c>GradFn.RegisterHook/RegisterPrehook</c>): user code that throws or returns nonsense inside libtorch's engine, and removal racing a pass.</summary>
+internal static partial class MisuseCases
+{
+    private sealed class NodeHookFault() : Exception("a node hook failed");
+
+    private static void AddNodeHookCases(Action<string, Action<Random>> add)
+    {
+        add("node hook that misbehaves", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            Tensor y = r.Next(2) == 0 ? x * x : (x * 3).sin();
+            GradFn fn = r.Next(3) == 0 ? y.GradFn!.NextFunctions[0].Function! : y.GradFn!;
+            int fault = r.Next(7);
+            Tensor?[] Misbehave(Tensor?[] grads) => fault switch
+            {
+                0 => throw new NodeHookFault(),
+                1 => [.. grads, .. grads],
+                2 => [],
+                3 => [.. grads.Select(g => g is null ? torch.ones(3) : torch.ones(7, dtype: g.dtype))],
+                4 => [.. grads.Select(g => g is null ? torch.ones(3) : g.to(g.dtype == ScalarType.Float32 ? ScalarType.Float64 : ScalarType.Float32))],
+                5 => [.. grads.Select(g => { Tensor d = torch.ones(3); d.Dispose(); return g is null ? null : d; })],
+                _ => grads,
+            };
+            using IDisposable h = r.Next(2) == 0 ? fn.RegisterPrehook(Misbehave) : fn.RegisterHook((gi, _) => Misbehave(gi));
+            Action pass = r.Next(2) == 0 ? () => y.sum().Backward() : () => Autograd.Grad([y.sum()], [x], allowUnused: true);
+            try
+            {
+                pass();
+            }
+            catch (Exception e) when (e is NodeHookFault or AutogradException or ObjectDisposedException)
+            {
+                // The hook's own exception or PyTorch's check of what it returned: typed.
+            }
+        });
+        add("node hook registered on a disposed GradFn", r =>
+        {
+            Tensor y = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]) * 2;
+            GradFn fn = y.GradFn!;
+            y.Dispose();
+            if (r.Next(2) == 0)
+            {
+                Expect<ObjectDisposedException>(() => fn.RegisterHook((_, _) => null));
+            }
+            else
+            {
+                Expect<ObjectDisposedException>(() => fn.RegisterPrehook(_ => null));
+            }
+        });
+        add("node hook disposed while another thread runs backward", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            Tensor y = (x * x).sin();
+            using var started = new ManualResetEventSlim();
+            IDisposable h = r.Next(2) == 0
+                ? y.GradFn!.RegisterPrehook(g =>
+                {
+                    started.Set();
+                    Thread.Sleep(r.Next(3));
+                    return [g[0]! * 2];
+                })
+                : y.GradFn!.RegisterHook((gi, _) =>
+                {
+                    started.Set();
+                    Thread.Sleep(r.Next(3));
+                    return null;
+                });
+            Exception? failed = null;
+            var pass = new Thread(() =>
+            {
+                try
+                {
+                    y.sum().Backward(retainGraph: true);
+                    y.sum().Backward();
+                }
+                catch (Exception e)
+                {
+                    failed = e;
+                }
+            });
+            pass.Start();
+            started.Wait(TimeSpan.FromSeconds(5));
+            h.Dispose();
+            pass.Join();
+            Require(failed is null, $"the pass failed: {failed}");
+        });
+        add("node hook that registers node hooks", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            Tensor y = (x * 2).exp();
+            GradFn inner = y.GradFn!.NextFunctions[0].Function!;
+            var handles = new List<IDisposable>();
+            using IDisposable h = y.GradFn!.RegisterPrehook(_ =>
+            {
+                handles.Add(inner.RegisterPrehook(g => g));
+                return null;
+            });
+            try
+            {
+                y.sum().Backward();
+            }
+            finally
+            {
+                handles.ForEach(d => d.Dispose());
+            }
+        });
+    }
+}

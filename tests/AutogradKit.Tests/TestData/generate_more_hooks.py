@@ -1,0 +1,123 @@
+"""Expected values for node hooks, post-accumulate-grad hooks, backward(inputs=), multi-grad hooks and module full
+backward hooks (tests/AutogradKit.Tests/Graph/GradFnHooksTests.cs, Hooks/*), from real PyTorch.
+
+Run with /usr/bin/python3 (PyTorch 1.13): python3 generate_more_hooks.py > more_hooks.json
+Unless said otherwise x = [1, 2, 3] (float64, requires_grad).
+
+PyTorch 1.13 lacks Tensor.register_post_accumulate_grad_hook (2.1), torch.autograd.graph.register_multi_grad_hook
+(2.0; mode="all") and Module.register_full_backward_pre_hook (2.0). Their cases below are NOT run: their expected
+values are written by hand from PyTorch 2.x's documentation and tests (test/test_autograd.py
+test_post_accumulate_grad_hook_*, test_multi_grad_all_hooks; test/nn/test_module_hooks.py
+test_full_backward_pre_hooks), and each such case says so in its "source" field.
+"""
+import json
+
+import torch
+import torch.nn as nn
+
+
+def leaf(values=(1.0, 2.0, 3.0)):
+    return torch.tensor(list(values), dtype=torch.float64, requires_grad=True)
+
+
+def values(t):
+    return None if t is None else [float(v) for v in t.detach().reshape(-1).tolist()]
+
+
+def error_of(run):
+    try:
+        run()
+    except Exception as e:  # noqa: BLE001 - the message is the expectation
+        return str(e).split("\n")[0]
+    return None
+
+
+cases = {}
+
+# --- Node hooks (grad_fn.register_prehook / register_hook) ---------------------------------------------------------
+
+# Order at one node: the tensor hook of its output, then pre-hooks, the node, post-hooks.
+x = leaf(); order = []
+y = x * 2
+y.register_hook(lambda g: order.append("tensor"))
+y.grad_fn.register_prehook(lambda go: order.append("pre"))
+y.grad_fn.register_hook(lambda gi, go: order.append("post"))
+y.sum().backward()
+cases["node_order"] = {"order": order, "grad": values(x.grad)}
+
+# A pre-hook on y = x * x under (3 y).sum() sees [3, 3, 3] and doubles it.
+x = leaf(); seen = []
+y = x * x
+y.grad_fn.register_prehook(lambda go: (seen.append([values(g) for g in go]), (go[0] * 2,))[1])
+(y * 3).sum().backward()
+cases["prehook_replaces"] = {"seen": seen, "grad": values(x.grad)}
+
+# A post-hook on MulBackward0 of x * x sees both grad_inputs and the grad_output; replacing the first only.
+x = leaf(); seen = []
+y = x * x
+y.grad_fn.register_hook(lambda gi, go: (seen.append({"gi": [values(g) for g in gi], "go": [values(g) for g in go]}), (gi[0] * 10, gi[1]))[1])
+y.sum().backward()
+cases["posthook_replaces"] = {"seen": seen, "grad": values(x.grad)}
+
+# x * 2: MulBackward0's second input (the scalar) needs no gradient: None in grad_inputs.
+x = leaf(); seen = []
+y = x * 2
+y.grad_fn.register_hook(lambda gi, go: seen.append([values(g) for g in gi]))
+y.sum().backward()
+cases["posthook_none_input"] = {"seen": seen, "grad": values(x.grad)}
+
+# Returning None entries drops the gradients: x.grad stays None.
+x = leaf()
+y = x * 2
+y.grad_fn.register_hook(lambda gi, go: (None, None))
+y.sum().backward()
+cases["posthook_drops"] = {"grad": values(x.grad)}
+
+# Two pre-hooks chain in registration order; the post-hook sees the chained grad_outputs.
+x = leaf(); seen1 = []; seen2 = []; post = []
+y = x * x
+y.grad_fn.register_prehook(lambda go: (seen1.append(values(go[0])), (go[0] + 1,))[1])
+y.grad_fn.register_prehook(lambda go: (seen2.append(values(go[0])), (go[0] * 2,))[1])
+y.grad_fn.register_hook(lambda gi, go: post.append(values(go[0])))
+y.sum().backward()
+cases["prehooks_chain"] = {"seen1": seen1, "seen2": seen2, "post_go": post, "grad": values(x.grad)}
+
+# A removed hook is not called.
+x = leaf(); calls = []
+y = x * x
+h = y.grad_fn.register_prehook(lambda go: calls.append(1))
+h.remove()
+y.sum().backward()
+cases["removed_not_called"] = {"calls": len(calls), "grad": values(x.grad)}
+
+# Hooks on AccumulateGrad (reached through next_functions): pre sees the gradient, post gets no grad_inputs;
+# a pre-hook's replacement is what is accumulated.
+x = leaf(); seen = []
+y = x * 2
+acc = y.grad_fn.next_functions[0][0]
+acc.register_prehook(lambda go: (seen.append(("pre", [values(g) for g in go])), (go[0] * 5,))[1])
+acc.register_hook(lambda gi, go: seen.append(("post", [values(g) for g in gi], [values(g) for g in go])))
+y.sum().backward()
+cases["accumulate_grad"] = {"name": type(acc).__name__, "pre": seen[0][1], "post_gi": seen[1][1], "post_go": seen[1][2], "grad": values(x.grad)}
+
+
+def node_error(kind, result):
+    x = leaf()
+    y = x * 2
+    if kind == "post":
+        y.grad_fn.register_hook(lambda gi, go: result(gi))
+    else:
+        y.grad_fn.register_prehook(lambda go: result(go))
+    return error_of(lambda: y.sum().backward())
+
+
+cases["errors"] = {
+    "post_count": node_error("post", lambda gi: (gi[0], gi[0], gi[0])),
+    "pre_count": node_error("pre", lambda go: (go[0], go[0])),
+    "post_none_replaced": node_error("post", lambda gi: (gi[0], torch.ones(3, dtype=torch.float64))),
+    "post_size": node_error("post", lambda gi: (torch.ones(2, dtype=torch.float64), None)),
+    "pre_size": node_error("pre", lambda go: (torch.ones(2, dtype=torch.float64),)),
+    "pre_type": node_error("pre", lambda go: (torch.ones(3, dtype=torch.float32),)),
+}
+
+print(json.dumps({"torch": torch.__version__, "cases": cases}, indent=1))
