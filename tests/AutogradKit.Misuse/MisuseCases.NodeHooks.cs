@@ -108,5 +108,32 @@ internal static partial class MisuseCases
                 handles.ForEach(d => d.Dispose());
             }
         });
+        add("post-accumulate-grad hook misused", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: r.Next(4) != 0, shape: [3]);
+            Tensor target = r.Next(3) == 0 && x.requires_grad ? x * 2 : x;
+            switch (r.Next(3))
+            {
+                case 0 when !target.requires_grad || target.GradFn is not null:
+                    Expect<AutogradException>(() => target.RegisterPostAccumulateGradHook(_ => { }));
+                    break;
+                case 1 when x.requires_grad && target.GradFn is null:
+                    using (x.RegisterPostAccumulateGradHook(_ => throw new NodeHookFault()))
+                    {
+                        ExpectAndContinue<NodeHookFault>(() => (x * x).sum().Backward());
+                    }
+                    break;
+                default:
+                    if (x.requires_grad && target.GradFn is null)
+                    {
+                        IDisposable h = x.RegisterPostAccumulateGradHook(p => p.grad!.mul_(2));
+                        var pass = new Thread(() => (x * x).sum().Backward());
+                        pass.Start();
+                        h.Dispose();
+                        pass.Join();
+                    }
+                    break;
+            }
+        });
     }
 }

@@ -120,4 +120,28 @@ cases["errors"] = {
     "pre_type": node_error("pre", lambda go: (torch.ones(3, dtype=torch.float32),)),
 }
 
+
+# --- Post-accumulate-grad hooks (PyTorch 2.1+: NOT in 1.13) ---------------------------------------------------------
+# Expectations written from PyTorch 2.x's documentation of Tensor.register_post_accumulate_grad_hook (its SGD example:
+# v = [0, 0, 0], lr = 0.01, hook p.add_(p.grad, alpha=-lr), v.backward([1, 2, 3]) gives v = [-0.01, -0.02, -0.03]) and
+# test_autograd.py's test_post_accumulate_grad_hook_* (fires after .grad is accumulated, receives the tensor, runs
+# after the leaf's tensor hooks, never for torch.autograd.grad, errors for non-leaves). The gradients themselves are
+# computed here by PyTorch 1.13 without the hook.
+x = leaf()
+(x * x).sum().backward()
+first = values(x.grad)
+(x * x).sum().backward()
+second = values(x.grad)
+v = [0.0, 0.0, 0.0]
+lr = 0.01
+cases["post_accumulate"] = {
+    "source": "PyTorch 2.x docs and tests (1.13 has no post-accumulate-grad hooks)",
+    "seen_grads": [first, second],
+    "sgd_result": [vi - lr * gi for vi, gi in zip(v, [1.0, 2.0, 3.0])],
+    "order": ["tensor", "post_accumulate"],
+    "grad_calls": 0,
+    "non_leaf_error": "post accumulate grad hooks cannot be registered on non-leaf tensors",
+    "no_grad_error": error_of(lambda: torch.ones(3).register_hook(lambda g: g)),
+}
+
 print(json.dumps({"torch": torch.__version__, "cases": cases}, indent=1))
