@@ -135,5 +135,30 @@ internal static partial class MisuseCases
                     break;
             }
         });
+        add("Backward with wrong inputs", r =>
+        {
+            Tensor x = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            Tensor y = (x * 2).exp();
+            switch (r.Next(5))
+            {
+                case 0:
+                    Expect<AutogradException>(() => y.sum().Backward(inputs: []));
+                    break;
+                case 1:
+                    Expect<AutogradException>(() => y.sum().Backward(inputs: [x, torch.ones(3)]));
+                    break;
+                case 2:
+                    Tensor gone = torch.ones(3, requires_grad: true);
+                    gone.Dispose();
+                    Expect<ObjectDisposedException>(() => y.sum().Backward(inputs: [gone]));
+                    break;
+                case 3:
+                    y.sum().Backward(inputs: [y, x, x]);
+                    break;
+                default:
+                    y.sum().Backward(inputs: [torch.ones(2, requires_grad: true)]);
+                    break;
+            }
+        });
     }
 }

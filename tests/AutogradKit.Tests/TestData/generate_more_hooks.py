@@ -144,4 +144,22 @@ cases["post_accumulate"] = {
     "no_grad_error": error_of(lambda: torch.ones(3).register_hook(lambda g: g)),
 }
 
+
+# --- backward(inputs=) --------------------------------------------------------------------------------------------
+x = leaf(); w = leaf((4.0, 5.0, 6.0))
+y = x * w
+y.sum().backward(inputs=[x], retain_graph=True)
+only_x = {"x": values(x.grad), "w": values(w.grad)}
+y.sum().backward(inputs=[y], retain_graph=True)
+non_leaf = {"y": values(y.grad), "x": values(x.grad)}
+z = leaf()
+y.sum().backward(inputs=[z])
+cases["backward_inputs"] = {
+    "only_x": only_x,
+    "non_leaf": non_leaf,
+    "unreached_grad": values(z.grad),
+    "empty_error": error_of(lambda: (leaf() * 2).sum().backward(inputs=[])),
+    "no_grad_error": error_of(lambda: (leaf() * 2).sum().backward(inputs=[torch.ones(3)])),
+}
+
 print(json.dumps({"torch": torch.__version__, "cases": cases}, indent=1))
