@@ -127,10 +127,7 @@ internal static partial class MisuseCases
                     if (x.requires_grad && target.GradFn is null)
                     {
                         IDisposable h = x.RegisterPostAccumulateGradHook(p => p.grad!.mul_(2));
-                        var pass = new Thread(() => (x * x).sum().Backward());
-                        pass.Start();
-                        h.Dispose();
-                        pass.Join();
+                        PassWhile(() => (x * x).sum().Backward(), h.Dispose);
                     }
                     break;
             }
@@ -160,5 +157,53 @@ internal static partial class MisuseCases
                     break;
             }
         });
+        add("multi-grad hook misused", r =>
+        {
+            Tensor a = RandomTensor(r, FloatTypes, requiresGrad: true, shape: [3]);
+            Tensor b = RandomTensor(r, FloatTypes, requiresGrad: r.Next(4) != 0, shape: [3]);
+            Tensor c = a * b;
+            switch (r.Next(4))
+            {
+                case 0 when !b.requires_grad:
+                    Expect<AutogradException>(() => Autograd.Graph.RegisterMultiGradHook([a, b], _ => { }));
+                    break;
+                case 1:
+                    Tensor gone = torch.ones(3, requires_grad: true);
+                    gone.Dispose();
+                    Expect<ObjectDisposedException>(() => Autograd.Graph.RegisterMultiGradHook([a, gone], _ => { }));
+                    break;
+                case 2:
+                    using (Autograd.Graph.RegisterMultiGradHook([a, c], _ => throw new NodeHookFault()))
+                    {
+                        ExpectAndContinue<NodeHookFault>(() => c.sum().Backward());
+                    }
+                    break;
+                default:
+                    IDisposable h = Autograd.Graph.RegisterMultiGradHook([a, c], g => _ = g[0]!.sum().ToDouble());
+                    PassWhile(() => (c * 2).sum().Backward(), h.Dispose);
+                    break;
+            }
+        });
+    }
+
+    /// <summary>Runs <paramref name="pass"/> on another thread while this one does <paramref name="meanwhile"/>; the pass must not fail.</summary>
+    private static void PassWhile(Action pass, Action meanwhile)
+    {
+        Exception? failed = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                pass();
+            }
+            catch (Exception e)
+            {
+                failed = e;
+            }
+        });
+        thread.Start();
+        meanwhile();
+        thread.Join();
+        Require(failed is null, $"the pass failed: {failed}");
     }
 }

@@ -224,4 +224,38 @@ internal static class AbiFacts
         /// </summary>
         public const int UniquePtrSize = 8;
     }
+
+    /// <summary>
+    /// The engine's current graph task as <c>register_multi_grad_hook</c> reads it (torch/csrc/autograd/graph_task.h,
+    /// engine.cpp): <c>std::unordered_set&lt;Node*&gt; nodes_in_graph_</c> and <c>std::unordered_map&lt;Node*,
+    /// ExecInfo&gt; exec_info_</c>, walked as libstdc++'s <c>_Hashtable</c> (bits/hashtable.h) singly linked node list.
+    /// </summary>
+    /// <remarks>
+    /// Checked by <see cref="GraphTaskAbi"/>: inside passes over <c>(x * 2).exp().sum()</c> whose sets are known (a full
+    /// backward: nodes_in_graph holds ExpBackward0, MulBackward0 and AccumulateGrad, exec_info is empty; a backward with
+    /// inputs = [x * 2]: exec_info holds the root, ExpBackward0 and MulBackward0 as needed, without captures).
+    /// </remarks>
+    internal static class GraphTask
+    {
+        /// <summary>from bits/hashtable.h: offset of <c>_M_before_begin._M_nxt</c> (after <c>_M_buckets</c>, <c>_M_bucket_count</c>).</summary>
+        public const int BeforeBeginOffset = 16;
+
+        /// <summary>from bits/hashtable.h: offset of <c>size_t _M_element_count</c>.</summary>
+        public const int ElementCountOffset = 24;
+
+        /// <summary>
+        /// from bits/hashtable_policy.h: offset of the value in a node (<c>_M_nxt</c>, then the value; <c>std::hash</c> of
+        /// a pointer is a fast hash, so no hash code is cached).
+        /// </summary>
+        public const int NodeValueOffset = 8;
+
+        /// <summary>from torch/csrc/autograd/graph_task.h: offset of <c>bool ExecInfo::needed_</c> after the map's key.</summary>
+        public const int NeededOffset = 8;
+
+        /// <summary>from torch/csrc/autograd/graph_task.h: offset of <c>std::unique_ptr&lt;std::vector&lt;Capture&gt;&gt; ExecInfo::captures_</c> after the key.</summary>
+        public const int CapturesOffset = 16;
+
+        /// <summary>An upper bound on the nodes walked in one set, so that a corrupt list can never loop forever.</summary>
+        public const int MaxNodes = 1 << 24;
+    }
 }

@@ -162,4 +162,23 @@ cases["backward_inputs"] = {
     "no_grad_error": error_of(lambda: (leaf() * 2).sum().backward(inputs=[torch.ones(3)])),
 }
 
+
+# --- register_multi_grad_hook (PyTorch 2.0+, mode="all": NOT in 1.13) ----------------------------------------------
+# Expectations written from PyTorch 2.x's docstring example of torch.autograd.graph.register_multi_grad_hook: over
+# (a, b, c, d) with c = a * b, d = a * b, c.sum().backward(retain_graph=True) passes grads for [a, b, c] and None for d;
+# c.sum().backward(inputs=(a,), retain_graph=True) passes [a, None, c, None]. The gradient values are computed here by
+# PyTorch 1.13 with plain backward passes.
+a = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=torch.float64, requires_grad=True)
+b = torch.tensor([[0.5, -1.0, 2.0], [3.0, 0.25, -2.0]], dtype=torch.float64, requires_grad=True)
+c = a * b
+c.retain_grad()
+c.sum().backward()
+cases["multi_grad"] = {
+    "source": "PyTorch 2.x docstring of register_multi_grad_hook (1.13 has no multi-grad hooks)",
+    "a": values(a), "b": values(b),
+    "full": [values(a.grad), values(b.grad), values(c.grad), None],
+    "inputs_a": [values(a.grad), None, values(c.grad), None],
+    "no_grad_error": error_of(lambda: torch.ones(3).register_hook(lambda g: g)),
+}
+
 print(json.dumps({"torch": torch.__version__, "cases": cases}, indent=1))
