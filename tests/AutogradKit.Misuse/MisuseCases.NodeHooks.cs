@@ -184,6 +184,30 @@ internal static partial class MisuseCases
                     break;
             }
         });
+        add("module backward hook misused", r =>
+        {
+            using var linear = nn.Linear(3, 2);
+            Tensor x = RandomTensor(r, [ScalarType.Float32], requiresGrad: r.Next(3) != 0, shape: [4, 3]);
+            int fault = r.Next(5);
+            using IDisposable h = fault switch
+            {
+                0 => linear.RegisterFullBackwardHook((_, _, _) => throw new NodeHookFault()),
+                1 => linear.RegisterFullBackwardHook((_, gi, _) => [.. gi, .. gi]),
+                2 => linear.RegisterFullBackwardPreHook((_, go) => []),
+                3 => linear.RegisterFullBackwardHook((_, gi, _) => [.. gi.Select(g => g is null ? torch.ones(4, 3) : g[..1])]),
+                _ => linear.RegisterFullBackwardPreHook((_, _) => throw new NodeHookFault()),
+            };
+            try
+            {
+                linear.call(x).sum().Backward();
+            }
+            catch (Exception e) when (e is NodeHookFault or AutogradException)
+            {
+                // The hook's own exception or PyTorch's check of what it returned: typed.
+            }
+        });
+        add("module backward hook on an unsupported module", r =>
+            Expect<ArgumentException>(() => nn.Bilinear(2, 2, 1).RegisterFullBackwardHook((_, _, _) => null)));
     }
 
     /// <summary>Runs <paramref name="pass"/> on another thread while this one does <paramref name="meanwhile"/>; the pass must not fail.</summary>

@@ -181,4 +181,86 @@ cases["multi_grad"] = {
     "no_grad_error": error_of(lambda: torch.ones(3).register_hook(lambda g: g)),
 }
 
+
+# --- Module full backward hooks ----------------------------------------------------------------------------------
+# nn.Linear(3, 2) with fixed parameters, x 5x3; loss = (out * k).sum() with k a fixed 5x2 weight.
+W = [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]]
+B = [0.01, -0.02]
+X = [[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0], [0.0, 1.0, -1.0], [2.0, -2.0, 1.0], [0.5, 0.5, 0.5]]
+K = [[1.0, 2.0], [3.0, -1.0], [0.5, 0.5], [-2.0, 1.0], [1.0, 1.0]]
+
+
+def linear():
+    m = nn.Linear(3, 2).double()
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor(W, dtype=torch.float64))
+        m.bias.copy_(torch.tensor(B, dtype=torch.float64))
+    return m
+
+
+def shapes(ts):
+    return [None if t is None else list(t.shape) for t in ts]
+
+
+def module_case(input_requires_grad, replace):
+    m = linear()
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=input_requires_grad)
+    seen = {}
+
+    def hook(module, grad_input, grad_output):
+        seen["grad_input"] = [values(g) for g in grad_input]
+        seen["grad_input_shapes"] = shapes(grad_input)
+        seen["grad_output"] = [values(g) for g in grad_output]
+        seen["grad_output_shapes"] = shapes(grad_output)
+        if replace:
+            return tuple(None if g is None else g * 2 for g in grad_input)
+        return None
+
+    m.register_full_backward_hook(hook)
+    (m(x) * torch.tensor(K, dtype=torch.float64)).sum().backward()
+    seen["x_grad"] = values(x.grad)
+    seen["weight_grad"] = values(m.weight.grad)
+    seen["bias_grad"] = values(m.bias.grad)
+    return seen
+
+
+cases["module_hook"] = {
+    "weight": W, "bias": B, "x": X, "k": K,
+    "plain": module_case(True, False),
+    "replace": module_case(True, True),
+    "no_input_grad": module_case(False, False),
+}
+
+# Inside a Sequential(Linear(3, 2), ReLU, Linear(2, 1)): the hook on the first layer.
+seq = nn.Sequential(linear(), nn.ReLU(), nn.Linear(2, 1).double())
+with torch.no_grad():
+    seq[2].weight.copy_(torch.tensor([[1.5, -0.5]], dtype=torch.float64))
+    seq[2].bias.copy_(torch.tensor([0.25], dtype=torch.float64))
+seen = {}
+seq[0].register_full_backward_hook(lambda m, gi, go: seen.update(gi=[values(g) for g in gi], go=[values(g) for g in go]))
+x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+seq(x).sum().backward()
+cases["module_hook"]["sequential"] = {"last_weight": [[1.5, -0.5]], "last_bias": [0.25], "grad_input": seen["gi"], "grad_output": seen["go"], "x_grad": values(x.grad)}
+
+# A hook returning the wrong number of grad_input (PyTorch 1.13's message).
+m = linear()
+m.register_full_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))
+cases["module_hook"]["wrong_count_error"] = error_of(lambda: m(torch.tensor(X, dtype=torch.float64, requires_grad=True)).sum().backward())
+
+# Full backward PRE-hooks (PyTorch 2.0+: NOT in 1.13). Expectations written from PyTorch 2.x's documentation of
+# Module.register_full_backward_pre_hook (called with grad_output before the module's gradients are computed; a returned
+# tuple replaces grad_output) and test_module_hooks.py: a pre-hook doubling grad_output gives exactly the gradients of
+# a plain backward seeded with twice the gradient, which PyTorch 1.13 computes here; the count message is 2.x's
+# "Backward pre hook returned an invalid number of grad_output, got 2, but expected 1".
+m = linear()
+x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+out = m(x)
+out.backward(2 * torch.tensor(K, dtype=torch.float64))
+cases["module_pre_hook"] = {
+    "source": "PyTorch 2.x docs and tests (1.13 has no full backward pre-hooks)",
+    "grad_output": [values(torch.tensor(K, dtype=torch.float64))],
+    "doubled": {"x_grad": values(x.grad), "weight_grad": values(m.weight.grad), "bias_grad": values(m.bias.grad)},
+    "wrong_count_error": "Backward pre hook returned an invalid number of grad_output, got 2, but expected 1",
+}
+
 print(json.dumps({"torch": torch.__version__, "cases": cases}, indent=1))
