@@ -39,7 +39,7 @@ internal static unsafe class GraphTaskAbi
         }
     }
 
-    private static Exception? Check()
+    private static NotSupportedException? Check()
     {
         if (NativeMethods.Autograd_current_graph_task_id() != -1 || NativeMethods.Autograd_current_graph_task_nodes_in_graph() != IntPtr.Zero)
         {

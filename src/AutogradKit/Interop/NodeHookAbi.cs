@@ -43,7 +43,7 @@ internal static unsafe class NodeHookAbi
         }
     }
 
-    private static Exception? Check()
+    private static NotSupportedException? Check()
     {
         var order = new List<string>();
         float[]? preSaw = null, postInputs = null, postOutputs = null, accumulated = null;

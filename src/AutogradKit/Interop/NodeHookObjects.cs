@@ -117,9 +117,9 @@ internal static unsafe class NodeHookObjects
             id = ++lastId;
             Bodies.Add(id, body);
         }
-        var self = (IntPtr*)NativeMemory.Alloc(AbiFacts.NodeHooks.ObjectSize);
+        var self = (long*)NativeMemory.Alloc(AbiFacts.NodeHooks.ObjectSize);
         self[0] = vtable;
-        self[1] = (IntPtr)id;
+        self[1] = id;
         return ((IntPtr)self, id);
     }
 
@@ -130,7 +130,7 @@ internal static unsafe class NodeHookObjects
     public static bool IsOurs(IntPtr self, NodeHookKind kind) => self != IntPtr.Zero && *(IntPtr*)self == Vtables.Value[(int)kind];
 
     /// <summary>The id of our object <paramref name="self"/>.</summary>
-    public static long IdOf(IntPtr self) => (long)((IntPtr*)self)[1];
+    public static long IdOf(IntPtr self) => ((long*)self)[1];
 
     /// <summary>The body of <paramref name="id"/>, or null once removed (or gone).</summary>
     public static object? Find(long id)
