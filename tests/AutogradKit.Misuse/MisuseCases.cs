@@ -765,6 +765,7 @@ internal static partial class MisuseCases
         AddSavedTensorsCases(Add);
         AddCheckpointCases(Add);
         AddTorchFuncCases(Add);
+        AddNodeHookCases(Add);
         return cases;
     }
 

@@ -18,7 +18,7 @@ namespace AutogradKit;
 /// Thread-safety: all members are safe to call from several threads at once; the graph must not be changed
 /// (e.g. by an in-place operation on the root tensor) on another thread meanwhile.
 /// </remarks>
-public sealed class GradFn : IEquatable<GradFn>
+public sealed partial class GradFn : IEquatable<GradFn>
 {
     private readonly Tensor _root;
     // The reference that keeps this node alive: the walk's root node, which reaches this one.

@@ -355,4 +355,101 @@ internal static class AbiFacts
         /// <summary><c>sizeof(std::tuple&lt;at::Tensor, std::optional&lt;int64_t&gt;&gt;)</c>.</summary>
         public const int UnwrapSize = 24;
     }
+
+    /// <summary>
+    /// Node hooks: <c>torch::autograd::Node</c>'s hook vectors (torch/csrc/autograd/function.h) and the hook objects
+    /// libtorch keeps in them and in <c>AutogradMeta</c> (torch/csrc/autograd/function_hook.h).
+    /// </summary>
+    /// <remarks>
+    /// Checked by <see cref="NodeHookAbi"/> on the node of <c>x * x</c>: the virtual <c>tensor_pre_hooks()</c> must
+    /// return the node's address plus <see cref="TensorPreHooksOffset"/>, that vector must gain exactly one entry when a
+    /// tensor hook is registered on <c>x * x</c>, the vectors at <see cref="PreHooksOffset"/> and
+    /// <see cref="PostHooksOffset"/> must be empty, and a pre-hook, a post-hook and a post-accumulate-grad hook placed
+    /// there must be called in PyTorch's order with the known gradients and destroyed with their node or tensor.
+    /// </remarks>
+    internal static class NodeHooks
+    {
+        /// <summary>
+        /// from torch/csrc/autograd/function.h: offset of <c>std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt;
+        /// pre_hooks_</c>, after <c>next_edges_</c> (96, 24 bytes), <c>PyObject* pyobj_</c> (8)
+        /// and <c>std::unique_ptr&lt;AnomalyMetadata&gt; anomaly_metadata_</c> (8).
+        /// </summary>
+        public const int PreHooksOffset = 136;
+
+        /// <summary>from torch/csrc/autograd/function.h: offset of <c>tensor_pre_hooks_</c>, right after <c>pre_hooks_</c>.</summary>
+        public const int TensorPreHooksOffset = 160;
+
+        /// <summary>
+        /// from torch/csrc/autograd/function.h: offset of <c>std::vector&lt;std::unique_ptr&lt;FunctionPostHook&gt;&gt;
+        /// post_hooks_</c>, after <c>tensor_pre_hooks_</c> (24 bytes) and <c>std::unordered_map&lt;size_t,
+        /// std::unique_ptr&lt;FunctionPreHook&gt;&gt; retains_grad_hooks_</c> (56 bytes).
+        /// </summary>
+        public const int PostHooksOffset = 240;
+
+        /// <summary>from torch/csrc/autograd/function.h: <c>Node</c>'s vtable slot of <c>virtual std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt;&amp; tensor_pre_hooks()</c>.</summary>
+        public const int TensorPreHooksSlot = 3;
+
+        /// <summary>from torch/csrc/autograd/function_hook.h: slot of the complete-object destructor of every hook class.</summary>
+        public const int DestructorSlot = 0;
+
+        /// <summary>from torch/csrc/autograd/function_hook.h: slot of the deleting destructor (what <c>std::unique_ptr</c>'s <c>delete</c> calls).</summary>
+        public const int DeletingDestructorSlot = 1;
+
+        /// <summary>
+        /// from torch/csrc/autograd/function_hook.h: slot of <c>operator()</c> — <c>variable_list (const variable_list&amp;)</c>
+        /// for <c>FunctionPreHook</c>, <c>variable_list (const variable_list&amp; outputs, const variable_list&amp; inputs)</c>
+        /// for <c>FunctionPostHook</c>, <c>void (const Variable&amp;)</c> for <c>PostAccumulateGradHook</c>.
+        /// </summary>
+        public const int CallSlot = 2;
+
+        /// <summary>
+        /// from torch/csrc/autograd/function_hook.h: how many slots a hook vtable of ours has — <c>compiled_args</c> (all
+        /// three classes) and <c>apply_with_saved</c> (<c>PostAccumulateGradHook</c>) follow <c>operator()</c>; both serve
+        /// compiled autograd only, which TorchSharp never runs, and ours do nothing.
+        /// </summary>
+        public const int SlotCount = 5;
+
+        /// <summary>Size of one of our hook objects: the vtable pointer, then our table id.</summary>
+        public const int ObjectSize = 16;
+
+        /// <summary>
+        /// from torch/csrc/autograd/variable.h: <c>torch::autograd::impl::post_acc_grad_hooks(const Variable&amp;)</c>
+        /// returns a reference to <c>AutogradMeta::post_acc_grad_hooks_</c> (a <c>std::unique_ptr</c>, one word).
+        /// </summary>
+        public const int UniquePtrSize = 8;
+    }
+
+    /// <summary>
+    /// The engine's current graph task as <c>register_multi_grad_hook</c> reads it (torch/csrc/autograd/graph_task.h,
+    /// engine.cpp): <c>std::unordered_set&lt;Node*&gt; nodes_in_graph_</c> and <c>std::unordered_map&lt;Node*,
+    /// ExecInfo&gt; exec_info_</c>, walked as libstdc++'s <c>_Hashtable</c> (bits/hashtable.h) singly linked node list.
+    /// </summary>
+    /// <remarks>
+    /// Checked by <see cref="GraphTaskAbi"/>: inside passes over <c>(x * 2).exp().sum()</c> whose sets are known (a full
+    /// backward: nodes_in_graph holds ExpBackward0, MulBackward0 and AccumulateGrad, exec_info is empty; a backward with
+    /// inputs = [x * 2]: exec_info holds the root, ExpBackward0 and MulBackward0 as needed, without captures).
+    /// </remarks>
+    internal static class GraphTask
+    {
+        /// <summary>from bits/hashtable.h: offset of <c>_M_before_begin._M_nxt</c> (after <c>_M_buckets</c>, <c>_M_bucket_count</c>).</summary>
+        public const int BeforeBeginOffset = 16;
+
+        /// <summary>from bits/hashtable.h: offset of <c>size_t _M_element_count</c>.</summary>
+        public const int ElementCountOffset = 24;
+
+        /// <summary>
+        /// from bits/hashtable_policy.h: offset of the value in a node (<c>_M_nxt</c>, then the value; <c>std::hash</c> of
+        /// a pointer is a fast hash, so no hash code is cached).
+        /// </summary>
+        public const int NodeValueOffset = 8;
+
+        /// <summary>from torch/csrc/autograd/graph_task.h: offset of <c>bool ExecInfo::needed_</c> after the map's key.</summary>
+        public const int NeededOffset = 8;
+
+        /// <summary>from torch/csrc/autograd/graph_task.h: offset of <c>std::unique_ptr&lt;std::vector&lt;Capture&gt;&gt; ExecInfo::captures_</c> after the key.</summary>
+        public const int CapturesOffset = 16;
+
+        /// <summary>An upper bound on the nodes walked in one set, so that a corrupt list can never loop forever.</summary>
+        public const int MaxNodes = 1 << 24;
+    }
 }

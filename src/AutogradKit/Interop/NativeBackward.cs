@@ -14,11 +14,11 @@ namespace AutogradKit;
 internal static class NativeBackward
 {
     /// <summary>
-    /// <c>t.backward(gradient, retain_graph, create_graph)</c>; a libtorch error is left pending, never thrown.
+    /// <c>t.backward(gradient, retain_graph, create_graph, inputs)</c>; a libtorch error is left pending, never thrown.
     /// </summary>
-    public static unsafe void Run(Tensor t, Tensor? gradient, bool retainGraph, bool createGraph)
+    public static unsafe void Run(Tensor t, Tensor? gradient, bool retainGraph, bool createGraph, IReadOnlyList<Tensor>? inputs = null)
     {
-        if (gradient is null && !retainGraph && !createGraph)
+        if (gradient is null && !retainGraph && !createGraph && inputs is null)
         {
             NativeMethods.THSTensor_backward(t.Handle);
         }
@@ -26,7 +26,17 @@ internal static class NativeBackward
         {
             IntPtr output = t.Handle;
             IntPtr seed = gradient is null ? IntPtr.Zero : gradient.Handle;
-            NativeMethods.THSAutograd_backward(&output, 1, gradient is null ? null : &seed, gradient is null ? 0 : 1, retainGraph, createGraph, null, 0);
+            int count = inputs?.Count ?? 0;
+            IntPtr[] handles = new IntPtr[count];
+            for (int i = 0; i < count; i++)
+            {
+                handles[i] = inputs![i].Handle;
+            }
+            fixed (IntPtr* inputHandles = handles)
+            {
+                NativeMethods.THSAutograd_backward(&output, 1, gradient is null ? null : &seed, gradient is null ? 0 : 1, retainGraph, createGraph, count == 0 ? null : inputHandles, count);
+            }
+            GC.KeepAlive(inputs);
         }
         GC.KeepAlive(t);
         GC.KeepAlive(gradient);

@@ -30,6 +30,10 @@ internal static partial class NativeMethods
     [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_ZdlPv")]
     internal static partial void OperatorDelete(IntPtr block);
 
+    /// <summary>libstdc++'s <c>operator new(size_t)</c>: memory libtorch may free with <c>operator delete</c> (a string's or a vector's buffer).</summary>
+    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
+    internal static partial IntPtr OperatorNew(nuint size);
+
     /// <summary>
     /// Takes this thread's pending bridge error text, if any, and frees it: the bridge <c>strdup()</c>s the text and
     /// hands it over, and TorchSharp itself never frees it.

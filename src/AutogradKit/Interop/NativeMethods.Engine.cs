@@ -22,10 +22,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd4impl12bump_versionERKN2at6TensorE")]
     internal static partial void Autograd_bump_version(IntPtr tensor);
 
-    /// <summary>libstdc++'s <c>operator new(size_t)</c>, for C++ objects libtorch deletes (it never throws here but on exhaustion).</summary>
-    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
-    internal static partial IntPtr OperatorNew(nuint size);
-
     /// <summary>
     /// <c>bool Engine::is_checkpoint_valid()</c>: false while the engine runs a pass that computes gradients for given
     /// inputs only (<c>torch.autograd.grad</c>, <c>backward(inputs=…)</c>), where reentrant checkpointing cannot work.

@@ -13,8 +13,8 @@ public static class BackwardExtensions
     extension(Tensor t)
     {
         /// <summary>
-        /// <c>t.backward(gradient, retain_graph, create_graph)</c>: computes the gradient of <c>t</c> with respect to
-        /// the graph's leaves and accumulates it into their <c>.grad</c>.
+        /// <c>t.backward(gradient, retain_graph, create_graph, inputs)</c>: computes the gradient of <c>t</c> with respect to
+        /// the graph's leaves (or only <paramref name="inputs"/>) and accumulates it into their <c>.grad</c>.
         /// </summary>
         /// <param name="gradient">
         /// The vector of the vector-Jacobian product, of <c>t</c>'s shape; null for a scalar <c>t</c> (ones).
@@ -24,13 +24,20 @@ public static class BackwardExtensions
         /// also kept whenever <paramref name="createGraph"/> is true.
         /// </param>
         /// <param name="createGraph">Record a graph of the gradient computation itself, for higher-order derivatives.</param>
-        /// <exception cref="ArgumentNullException"><c>t</c> is null.</exception>
+        /// <param name="inputs">
+        /// PyTorch's <c>inputs=</c>: accumulate only into these tensors' <c>.grad</c>, leaving every other leaf's alone;
+        /// null for all leaves. A non-leaf input gets <c>retain_grad</c> turned on and its <c>.grad</c> filled, as in
+        /// PyTorch; an input the graph does not reach keeps its <c>.grad</c>.
+        /// </param>
+        /// <exception cref="ArgumentNullException"><c>t</c> or an element of <paramref name="inputs"/> is null.</exception>
         /// <exception cref="ObjectDisposedException"><c>t</c> or <paramref name="gradient"/> was disposed.</exception>
         /// <exception cref="GradientShapeException"><paramref name="gradient"/>'s shape is not <c>t</c>'s (PyTorch's Python check).</exception>
         /// <exception cref="NonScalarOutputException"><c>t</c> has more than one element and no gradient was given.</exception>
         /// <exception cref="NoGradFnException"><c>t</c> does not require grad.</exception>
         /// <exception cref="GraphFreedException">An earlier backward through the same graph freed it.</exception>
-        /// <exception cref="AutogradException">Any other error libtorch raises during backward.</exception>
+        /// <exception cref="AutogradException"><paramref name="inputs"/> is empty (<c>'inputs' argument to backward() cannot be
+        /// empty.</c>) or holds a tensor that does not require grad (<c>can't retain_grad on Tensor that has
+        /// requires_grad=False</c>); any other error libtorch raises during backward.</exception>
         /// <example>
         /// <code>
         /// var inp = torch.eye(5).RequiresGrad();
@@ -39,7 +46,7 @@ public static class BackwardExtensions
         /// output.Backward(torch.ones_like(inp));                      // accumulates: 8 and 4
         /// </code>
         /// </example>
-        public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
+        public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false, IReadOnlyList<Tensor>? inputs = null)
         {
             ArgumentNullException.ThrowIfNull(t);
             LibTorchLoader.EnsureLoaded();
@@ -49,11 +56,35 @@ public static class BackwardExtensions
                 TensorArguments.Live(gradient, nameof(gradient));
                 CheckGradient(t, gradient);
             }
+            if (inputs is not null)
+            {
+                CheckInputs(inputs);
+            }
             // PyTorch's retain_graph defaults to create_graph.
             bool retain = retainGraph || createGraph;
             // One AutogradKit pass: hooks are not registered under it by other threads, and a hook's exception
             // reaches this caller as itself; libtorch's errors come as typed AutogradExceptions.
-            HookErrors.RunNative(() => NativeBackward.Run(t, gradient, retain, createGraph));
+            HookErrors.RunNative(() => NativeBackward.Run(t, gradient, retain, createGraph, inputs));
+        }
+    }
+
+    /// <summary>
+    /// PyTorch's checks of <c>inputs=</c>: Python's for an empty list, libtorch's <c>retain_grad</c> check for a tensor
+    /// that does not require grad (made here, before the engine, so that nothing was accumulated when it fails).
+    /// </summary>
+    private static void CheckInputs(IReadOnlyList<Tensor> inputs)
+    {
+        if (inputs.Count == 0)
+        {
+            throw new AutogradException("'inputs' argument to backward() cannot be empty.");
+        }
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            TensorArguments.Live(inputs[i], nameof(inputs));
+            if (!inputs[i].requires_grad)
+            {
+                throw new AutogradException("can't retain_grad on Tensor that has requires_grad=False");
+            }
         }
     }
 

@@ -22,6 +22,31 @@ internal static class PythonText
         return text.Append("])").ToString();
     }
 
+    /// <summary>
+    /// Python's <c>t.type()</c>, the legacy type name PyTorch's hook checks print: <c>torch.FloatTensor</c>,
+    /// <c>torch.cuda.DoubleTensor</c>, …
+    /// </summary>
+    internal static string LegacyTypeName(Tensor t)
+    {
+        string name = t.dtype switch
+        {
+            ScalarType.Byte => "ByteTensor",
+            ScalarType.Int8 => "CharTensor",
+            ScalarType.Int16 => "ShortTensor",
+            ScalarType.Int32 => "IntTensor",
+            ScalarType.Int64 => "LongTensor",
+            ScalarType.Float16 => "HalfTensor",
+            ScalarType.BFloat16 => "BFloat16Tensor",
+            ScalarType.Float32 => "FloatTensor",
+            ScalarType.Float64 => "DoubleTensor",
+            ScalarType.ComplexFloat32 => "ComplexFloatTensor",
+            ScalarType.ComplexFloat64 => "ComplexDoubleTensor",
+            ScalarType.Bool => "BoolTensor",
+            _ => t.dtype + "Tensor",
+        };
+        return t.device_type == TorchSharp.DeviceType.CPU ? "torch." + name : $"torch.{t.device_type.ToString().ToLowerInvariant()}.{name}";
+    }
+
     /// <summary><c>str(dtype)</c>: <c>torch.float32</c>, <c>torch.complex64</c>, …</summary>
     internal static string DType(ScalarType dtype) => dtype switch
     {
