@@ -21,13 +21,18 @@ public static class Program
     /// Runs the benchmarks selected on the command line with <see cref="SuiteConfig"/>; <c>--smoke</c> runs each
     /// once (BenchmarkDotNet's Dry job), to check that they all work without measuring anything;
     /// <c>--interleaved</c> runs <see cref="Interleaved.InterleavedMode"/> instead of BenchmarkDotNet, and
-    /// <c>--run-one</c> one side of one pair in a loop, for a profiler (<see cref="Profiling.RunOneMode"/>).
+    /// <c>--run-one</c> one side of one pair in a loop, for a profiler (<see cref="Profiling.RunOneMode"/>);
+    /// <c>--wide-jacobian M</c> one Jacobian of R¹ → Rᴹ (<see cref="Profiling.WideJacobianMode"/>).
     /// </summary>
     public static int Main(string[] args)
     {
         if (args.Contains("--interleaved"))
         {
             return Interleaved.InterleavedMode.Run(args);
+        }
+        if (args.Contains("--wide-jacobian"))
+        {
+            return Profiling.WideJacobianMode.Run(args);
         }
         if (args.Contains("--run-one"))
         {

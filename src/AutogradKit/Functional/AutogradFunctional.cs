@@ -654,56 +654,24 @@ public static partial class Autograd
             return result;
         }
 
+        /// <summary>How many elements the one-hot seeds of one chunk of Jacobian rows may hold (8 MB of float64).</summary>
+        private const long SeedChunkElements = 1L << 20;
+
         private static Tensor[][] JacobianLoop(Func<Tensor[], Tensor[]> f, Tensor[] inputs, bool createGraph, bool strict, string fnName)
         {
-            Tensor[] xs, outputs;
-            using (torch.enable_grad())
-            {
-                xs = Preprocess(inputs, createGraph, needGraph: true);
-                outputs = Call(f, xs, fnName);
-                CheckRequiresGrad(outputs, "outputs", strict);
-            }
+            // Everything, stacking included, under grad mode as functional.py's jacobian does: with createGraph the
+            // result must keep its graph even when the caller runs this inside NoGrad.
+            using IDisposable gradMode = torch.enable_grad();
+            Tensor[] xs = Preprocess(inputs, createGraph, needGraph: true);
+            Tensor[] outputs = Call(f, xs, fnName);
+            CheckRequiresGrad(outputs, "outputs", strict);
             var result = new Tensor[outputs.Length][];
             for (int i = 0; i < outputs.Length; i++)
             {
                 Tensor output = outputs[i];
                 long m = output.numel();
-                var rows = new Tensor[xs.Length][];
-                for (int k = 0; k < xs.Length; k++)
-                {
-                    rows[k] = new Tensor[m];
-                }
-                if (output.requires_grad && m > 0)
-                {
-                    // One-hot seeds, all made by one call; seeding backward with them replaces PyTorch's
-                    // out.reshape(-1)[j], which adds a select node to the graph for every row.
-                    Tensor[] seeds = torch.eye(m, dtype: output.dtype, device: output.device)
-                        .view([m, .. TensorShape.Of(output)]).unbind(0);
-                    // One pass a row, all in one native call (the graph retained after the last, as PyTorch's loop does).
-                    Tensor?[] grads = GradPasses([output], xs, seeds, checked((int)m), retainGraph: true, createGraph);
-                    for (long j = 0; j < m; j++)
-                    {
-                        for (int k = 0; k < xs.Length; k++)
-                        {
-                            if (grads[j * xs.Length + k] is not { } g)
-                            {
-                                if (strict)
-                                {
-                                    throw new AutogradException($"Output {i} of the user-provided function is independent of input {k}. This is not allowed in strict mode.");
-                                }
-                                rows[k][j] = torch.zeros_like(xs[k]);
-                                continue;
-                            }
-                            if (strict && createGraph && !g.requires_grad)
-                            {
-                                // PyTorch formats this message with the output's index, not the input's.
-                                throw new AutogradException($"The jacobian of the user-provided function is independent of input {i}. This is not allowed in strict mode when create_graph=True.");
-                            }
-                            rows[k][j] = g;
-                        }
-                    }
-                }
-                else
+                result[i] = new Tensor[xs.Length];
+                if (!output.requires_grad || m == 0)
                 {
                     if (strict && m > 0)
                     {
@@ -711,19 +679,58 @@ public static partial class Autograd
                     }
                     for (int k = 0; k < xs.Length; k++)
                     {
-                        for (long j = 0; j < m; j++)
-                        {
-                            rows[k][j] = torch.zeros_like(xs[k]);
-                        }
+                        result[i][k] = torch.zeros([.. TensorShape.Of(output), .. TensorShape.Of(xs[k])], dtype: xs[k].dtype, device: xs[k].device);
                     }
+                    continue;
                 }
-                result[i] = new Tensor[xs.Length];
+                var blocks = new List<Tensor>[xs.Length];
                 for (int k = 0; k < xs.Length; k++)
                 {
-                    long[] shape = [.. TensorShape.Of(output), .. TensorShape.Of(xs[k])];
-                    result[i][k] = m == 0
-                        ? torch.zeros(shape, dtype: xs[k].dtype, device: xs[k].device)
-                        : torch.stack(rows[k], 0).view(shape);
+                    blocks[k] = [];
+                }
+                // The rows a chunk at a time (PyTorch takes them one at a time): an m×m identity of seeds made up
+                // front took 7 GB for m = 30000 and could not be allocated for m = 80000.
+                long chunk = Math.Max(1, SeedChunkElements / m);
+                for (long start = 0; start < m; start += chunk)
+                {
+                    long count = Math.Min(chunk, m - start);
+                    using DisposeScope chunkScope = torch.NewDisposeScope();
+                    Tensor seedBlock = torch.zeros([count, m], dtype: output.dtype, device: output.device);
+                    seedBlock.diagonal(offset: start).fill_(1);
+                    // One-hot seeds replace PyTorch's out.reshape(-1)[j], which adds a select node a row; the rows of
+                    // the chunk run in one native call, the graph retained after the last, as PyTorch's loop does.
+                    Tensor[] seeds = seedBlock.view([count, .. TensorShape.Of(output)]).unbind(0);
+                    Tensor?[] grads = GradPasses([output], xs, seeds, checked((int)count), retainGraph: true, createGraph);
+                    var rows = new Tensor[count];
+                    for (int k = 0; k < xs.Length; k++)
+                    {
+                        for (long r = 0; r < count; r++)
+                        {
+                            if (grads[r * xs.Length + k] is not { } g)
+                            {
+                                if (strict)
+                                {
+                                    throw new AutogradException($"Output {i} of the user-provided function is independent of input {k}. This is not allowed in strict mode.");
+                                }
+                                rows[r] = torch.zeros_like(xs[k]);
+                                continue;
+                            }
+                            if (strict && createGraph && !g.requires_grad)
+                            {
+                                // PyTorch formats this message with the output's index, not the input's.
+                                throw new AutogradException($"The jacobian of the user-provided function is independent of input {i}. This is not allowed in strict mode when create_graph=True.");
+                            }
+                            rows[r] = g;
+                        }
+                        // One block a chunk, its rows freed with the chunk: thousands of small row tensors kept
+                        // until the end fragment the native heap (m = 30000 peaked at 7 GB that way).
+                        blocks[k].Add(torch.stack(rows, 0).MoveToOuterDisposeScope());
+                    }
+                }
+                for (int k = 0; k < xs.Length; k++)
+                {
+                    Tensor all = blocks[k].Count == 1 ? blocks[k][0] : torch.cat(blocks[k], 0);
+                    result[i][k] = all.view([.. TensorShape.Of(output), .. TensorShape.Of(xs[k])]);
                 }
             }
             return result;
