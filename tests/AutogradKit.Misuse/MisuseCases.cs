@@ -615,7 +615,7 @@ internal static partial class MisuseCases
                     Autograd.GradCheck(a => (a[0].detach() * a[0]).sum(), [x], raiseException: r.Next(2) == 0);
                     break;
                 case 1: Autograd.GradCheck(a => a[0].sum(), [x], eps: -1); break;
-                default: Autograd.GradCheck(_ => null!, [x]); break;
+                default: Autograd.GradCheck(_ => (Tensor)null!, [x]); break;
             }
         });
         Add("Freeze and Unfreeze of null", r =>
