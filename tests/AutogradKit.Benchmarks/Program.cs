@@ -22,7 +22,8 @@ public static class Program
     /// once (BenchmarkDotNet's Dry job), to check that they all work without measuring anything;
     /// <c>--interleaved</c> runs <see cref="Interleaved.InterleavedMode"/> instead of BenchmarkDotNet, and
     /// <c>--checkpoint-memory</c> counts the bytes a checkpointed step saves (<see cref="CheckpointBenchmarks.MeasureSavedBytes"/>),
-    /// <c>--run-one</c> one side of one pair in a loop, for a profiler (<see cref="Profiling.RunOneMode"/>).
+    /// <c>--run-one</c> one side of one pair in a loop, for a profiler (<see cref="Profiling.RunOneMode"/>);
+    /// <c>--wide-jacobian M</c> one Jacobian of R¹ → Rᴹ (<see cref="Profiling.WideJacobianMode"/>).
     /// </summary>
     public static int Main(string[] args)
     {
@@ -33,6 +34,10 @@ public static class Program
         if (args.Contains("--checkpoint-memory"))
         {
             return CheckpointBenchmarks.MeasureSavedBytes();
+        }
+        if (args.Contains("--wide-jacobian"))
+        {
+            return Profiling.WideJacobianMode.Run(args);
         }
         if (args.Contains("--run-one"))
         {

@@ -604,6 +604,44 @@ internal static partial class MisuseCases
                 default: Autograd.Functional.Vhp(t => (t * t).sum(), x, v); break;
             }
         });
+        Add("Tuple-output Jacobian, Vjp and Jvp with wrong vectors, null or disposed outputs, random inputs", r =>
+        {
+            Tensor x = RandomTensor(r, AnyTypes, requiresGrad: false);
+            Tensor y = RandomTensor(r, FloatTypes, requiresGrad: false, shape: [2]);
+            Tensor v = RandomTensor(r, AnyTypes, requiresGrad: false);
+            Func<Tensor[], Tensor[]> f = r.Next(4) switch
+            {
+                0 => xs => [xs[0] * 2, null!],
+                1 => xs => { Tensor t = xs[0] * 2; t.Dispose(); return [t, xs[1]]; },
+                2 => xs => [xs[0].sum() * xs[1], xs[1].exp()],
+                _ => xs => [xs[0] * xs[0], (xs[1] * 3).sum()],
+            };
+            bool createGraph = r.Next(2) == 0, strict = r.Next(2) == 0;
+            switch (r.Next(4))
+            {
+                case 0: Autograd.Functional.Jacobian(f, [x, y], createGraph, strict, strategy: (JacobianStrategy)r.Next(2)); break;
+                case 1: Autograd.Functional.Vjp(f, [x, y], r.Next(2) == 0 ? [v] : [v, y], createGraph, strict); break;
+                case 2: Autograd.Functional.Jvp(f, [x, y], r.Next(2) == 0 ? [v, y] : null, createGraph, strict); break;
+                default: Autograd.Functional.Hessian((Tensor[] xs) => f(xs)[0], [x, y], createGraph, strict, outerJacobianStrategy: (JacobianStrategy)r.Next(2)); break;
+            }
+        });
+        Add("GradCheck and GradGradCheck of several outputs, stride-0 inputs, wrong gradOutputs", r =>
+        {
+            Tensor x = RandomTensor(r, AnyTypes, requiresGrad: false);
+            if (x.is_floating_point() && r.Next(2) == 0)
+            {
+                x.requires_grad_(true);
+            }
+            Tensor e = torch.rand(1, dtype: ScalarType.Float64).RequiresGrad().expand(3);
+            Tensor go = RandomTensor(r, AnyTypes, requiresGrad: r.Next(2) == 0);
+            switch (r.Next(4))
+            {
+                case 0: Autograd.GradCheck(a => [a[0] * 2, a[0].sum()], [x], raiseException: r.Next(2) == 0); break;
+                case 1: Autograd.GradCheck(a => a[0] * 2, [e]); break;
+                case 2: Autograd.GradGradCheck(a => a[0].pow(3), [x], [go], raiseException: r.Next(2) == 0); break;
+                default: Autograd.GradGradCheck(a => [a[0] * a[0], a[0].exp()], [x], r.Next(2) == 0 ? null : [go]); break;
+            }
+        });
         Add("GradCheck of a wrong gradient, float32 inputs, bad arguments", r =>
         {
             Tensor x = torch.rand(3, dtype: Pick(r, FloatTypes)).RequiresGrad();
@@ -613,7 +651,7 @@ internal static partial class MisuseCases
                     Autograd.GradCheck(a => (a[0].detach() * a[0]).sum(), [x], raiseException: r.Next(2) == 0);
                     break;
                 case 1: Autograd.GradCheck(a => a[0].sum(), [x], eps: -1); break;
-                default: Autograd.GradCheck(_ => null!, [x]); break;
+                default: Autograd.GradCheck(_ => (Tensor)null!, [x]); break;
             }
         });
         Add("Freeze and Unfreeze of null", r =>

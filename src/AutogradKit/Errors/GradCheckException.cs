@@ -1,7 +1,7 @@
 namespace AutogradKit;
 
 /// <summary>
-/// <see cref="Autograd.GradCheck"/> found an analytical gradient that differs from the finite-difference one:
+/// <c>Autograd.GradCheck</c> or <c>Autograd.GradGradCheck</c> failed: an analytical gradient that differs from the finite-difference one
 /// PyTorch's <c>Jacobian mismatch for output 0 with respect to input …</c> text, then the first element that differs.
 /// </summary>
 /// <remarks>Instances are immutable and safe to share between threads.</remarks>
@@ -24,7 +24,14 @@ public sealed class GradCheckException : AutogradException
         Analytical = analytical;
     }
 
-    /// <summary>Which input's Jacobian differs.</summary>
+    /// <summary>Creates the exception for a failed check that is not an element mismatch (PyTorch's other <c>GradcheckError</c>s).</summary>
+    /// <param name="message">PyTorch's text.</param>
+    public GradCheckException(string message)
+        : this(message, -1, -1, -1, double.NaN, double.NaN)
+    {
+    }
+
+    /// <summary>Which input's Jacobian differs; −1 when the failure is not an element mismatch.</summary>
     public int InputIndex { get; }
 
     /// <summary>The flat index of the first differing element in that input.</summary>

@@ -32,7 +32,6 @@ public class AutogradGradCheckTests
 
         Assert.That(e.Message, Does.StartWith("Jacobian mismatch for output 0 with respect to input 1,\nnumerical:"));
         Assert.That(e.Message, Does.Contain("\nanalytical:"));
-        Assert.That(e.Message, Does.Contain("input 1 element 0, output element 0: numerical 6"));
         Assert.That(e.InputIndex, Is.EqualTo(1));
         Assert.That(e.InputElement, Is.EqualTo(0));
         Assert.That(e.Numerical, Is.EqualTo(6.0).Within(1e-6));
@@ -47,10 +46,8 @@ public class AutogradGradCheckTests
     {
         Device device = DeviceCases.Device(deviceName);
         Tensor f32 = torch.ones(2, dtype: ScalarType.Float32, device: device, requires_grad: true);
-        var e = Assert.Throws<ArgumentException>(() => Autograd.GradCheck(xs => xs[0] * 2, [f32]))!;
-        Assert.That(e.Message, Does.StartWith("Input #0 requires gradient and is not a double precision floating point or complex."));
-        e = Assert.Throws<ArgumentException>(() => Autograd.GradCheck(xs => xs[0] * 2, [torch.ones(2, dtype: ScalarType.Float64, device: device)]))!;
+        var e = Assert.Throws<ArgumentException>(() => Autograd.GradCheck(xs => xs[0] * 2, [torch.ones(2, dtype: ScalarType.Float64, device: device)]))!;
         Assert.That(e.Message, Does.StartWith("gradcheck expects at least one input tensor to require gradient"));
-        Assert.Throws<ArgumentNullException>(() => Autograd.GradCheck(null!, [f32]));
+        Assert.Throws<ArgumentNullException>(() => Autograd.GradCheck((Func<Tensor[], Tensor>)null!, [f32]));
     }
 }

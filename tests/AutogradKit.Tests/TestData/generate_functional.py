@@ -227,6 +227,41 @@ msg("strict_vjp_independent", lambda: F.vjp(lambda x, y: (x * 2).sum(), (xa, ya)
 msg("strict_jacobian_unused_input", lambda: F.jacobian(lambda x, y: x * 2, (xa, ya), strict=True))
 msg("strict_hessian_linear", lambda: F.hessian(lambda x: (3 * x).sum(), inputs["v3"], strict=True))
 
+# Tuple outputs (f returns several tensors): Jacobian blocks [output][input], vjp/jvp per output.
+def fn_tuple(name):
+    return {
+        "pair": lambda x, y: (torch.sin(x) * y.sum(), x.sum() * y * y),
+        "pair_partial": lambda x, y: (x * 2, y.exp()),
+    }[name]
+
+
+tuple_cases = []
+for name in ("pair", "pair_partial"):
+    for create_graph in (False, True):
+        x0 = inputs["v3"].clone().requires_grad_(create_graph)
+        y0 = inputs["v2"].clone().requires_grad_(create_graph)
+        f = fn_tuple(name)
+        jac = F.jacobian(f, (x0, y0), create_graph=create_graph)
+        vv = (torch.tensor([0.2, -0.4, 1.5]), torch.tensor([-0.7, 0.9]))
+        out_vjp, vjp = F.vjp(f, (x0, y0), vv, create_graph=create_graph)
+        tv = (torch.tensor([1.0, 0.5, -2.0]), torch.tensor([0.25, 3.0]))
+        out_jvp, jvp = F.jvp(f, (x0, y0), tv, create_graph=create_graph)
+        tuple_cases.append({
+            "function": name, "create_graph": create_graph, "inputs": [t(x0), t(y0)],
+            "jacobian": [[t(b) for b in row] for row in jac],
+            "jacobian_requires_grad": [[b.requires_grad for b in row] for row in jac],
+            "vjp_v": [t(a) for a in vv], "vjp_output": [t(a) for a in out_vjp], "vjp": [t(a) for a in vjp],
+            "jvp_v": [t(a) for a in tv], "jvp_output": [t(a) for a in out_jvp], "jvp": [t(a) for a in jvp],
+        })
+msg("tuple_strict_independent", lambda: F.jacobian(fn_tuple("pair_partial"), (inputs["v3"], inputs["v2"]), strict=True))
+msg("tuple_vjp_v_len", lambda: F.vjp(fn_tuple("pair"), (inputs["v3"], inputs["v2"]), (torch.ones(3),)))
+msg("tuple_vjp_v_size", lambda: F.vjp(fn_tuple("pair"), (inputs["v3"], inputs["v2"]), (torch.ones(3), torch.ones(3))))
+msg("tuple_vjp_v_none", lambda: F.vjp(fn_tuple("pair"), (inputs["v3"], inputs["v2"])))
+msg("forward_create_graph", lambda: F.jacobian(fn("square"), inputs["v3"], create_graph=True, strategy="forward-mode"))
+msg("forward_strict", lambda: F.jacobian(fn("square"), inputs["v3"], strict=True, strategy="forward-mode"))
+msg("forward_no_vectorize", lambda: F.jacobian(fn("square"), inputs["v3"], strategy="forward-mode"))
+msg("hessian_forward_no_vectorize", lambda: F.hessian(fn("cube_sum"), inputs["v3"], outer_jacobian_strategy="forward-mode"))
+
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "functional.json"), "w") as fh:
     json.dump({"torch": torch.__version__, "cases": cases, "grad_graphs": grad_graphs, "grad_batched": grad_batched,
-               "grad_materialized": grad_materialized, "messages": messages}, fh, indent=1)
+               "grad_materialized": grad_materialized, "tuple_cases": tuple_cases, "messages": messages}, fh, indent=1)
