@@ -828,9 +828,47 @@ public static partial class Autograd
         /// </summary>
         private static Tensor[][] JacobianForwardVectorized(Func<Tensor[], Tensor[]> f, Tensor[] inputs)
         {
-            _ = f;
-            _ = inputs;
-            throw new NotSupportedException("Jacobian with JacobianStrategy.ForwardMode and vectorize: true needs TorchFunc.Vmap, which this build does not route it through yet.");
+            // functional.py's _jacfwd: the standard basis of all inputs pushed forward by forward-mode passes; row k of
+            // output i's result is the tangent of output i for basis vector k, so each input's block is moved last.
+            // PyTorch vmaps the passes with its legacy vmap; libtorch 2.10's functorch vmap has no batching rule for
+            // _make_dual, so the basis goes through one pass a vector (the values are the same).
+            using DisposeScope scope = torch.NewDisposeScope();
+            long[] numels = [.. inputs.Select(x => x.numel())];
+            long total = numels.Sum();
+            var basis = new Tensor[inputs.Length];
+            long offset = 0;
+            for (int j = 0; j < inputs.Length; j++)
+            {
+                Tensor block = torch.zeros([total, numels[j]], dtype: inputs[j].dtype, device: inputs[j].device);
+                block.narrow(0, offset, numels[j]).copy_(torch.eye(numels[j], dtype: inputs[j].dtype, device: inputs[j].device));
+                basis[j] = block.reshape([total, .. inputs[j].shape]);
+                offset += numels[j];
+            }
+            Tensor[] primals = [.. inputs.Select(x => x.detach())];
+            Tensor[] Pushforward(Tensor[] tangents)
+            {
+                using (Autograd.ForwardAD.DualLevel())
+                {
+                    Tensor[] duals = [.. primals.Select((x, j) => Autograd.ForwardAD.MakeDual(x, tangents[j]))];
+                    Tensor[] outputs = Call(f, duals, "jacobian");
+                    return [.. outputs.Select(o => Autograd.ForwardAD.UnpackDual(o) is var (primal, tangent) ? tangent ?? torch.zeros_like(primal) : null!)];
+                }
+            }
+            Tensor[][] rows = [.. Enumerable.Range(0, (int)total).Select(k => Pushforward([.. basis.Select(b => b[k])]))];
+            Tensor[] stacked = [.. Enumerable.Range(0, rows[0].Length).Select(i => torch.stack([.. rows.Select(r => r[i])]))];
+            var result = new Tensor[stacked.Length][];
+            for (int i = 0; i < stacked.Length; i++)
+            {
+                Tensor[] blocks = stacked[i].split(numels, 0);
+                result[i] = new Tensor[inputs.Length];
+                for (int j = 0; j < inputs.Length; j++)
+                {
+                    Tensor block = blocks[j];
+                    long[] order = [.. Enumerable.Range(1, (int)block.ndim - 1).Select(d => (long)d), 0];
+                    result[i][j] = block.permute(order).reshape([.. stacked[i].shape[1..], .. inputs[j].shape]).contiguous().MoveToOuterDisposeScope();
+                }
+            }
+            return result;
         }
 
         private static Tensor[][] JacobianVectorized(Func<Tensor[], Tensor[]> f, Delegate userFunction, Tensor[] inputs, bool createGraph)
