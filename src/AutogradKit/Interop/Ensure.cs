@@ -10,7 +10,7 @@ namespace AutogradKit;
 /// arguments are checked before the call so that libtorch never throws.
 /// </summary>
 /// <remarks>Thread-safe: TorchSharp's error slot is thread-local.</remarks>
-internal static class Ensure
+internal static partial class Ensure
 {
     /// <summary>Throws the typed exception for this thread's pending TorchSharp error, if any.</summary>
     public static void NoPendingError()
@@ -60,7 +60,7 @@ internal static class Ensure
     public static AutogradException FromNativeText(string nativeText, Exception? inner = null)
     {
         nativeText = WithoutInterpreterTraceback(nativeText);
-        string message = FirstLine(nativeText);
+        string message = WithPythonTensorTypes(FirstLine(nativeText));
         if (message.StartsWith("Trying to backward through the graph a second time", StringComparison.Ordinal))
         {
             return new GraphFreedException(message, nativeText, inner);
@@ -100,6 +100,18 @@ internal static class Ensure
         int newline = text.IndexOfAny(['\r', '\n']);
         return (newline >= 0 ? text[..newline] : text).TrimEnd();
     }
+
+    /// <summary>
+    /// libtorch names a tensor's type by its C++ name (<c>[CPUDoubleType [3]]</c> in the in-place modification error);
+    /// PyTorch prints its Python name (<c>[torch.DoubleTensor [3]]</c>, <c>[torch.cuda.FloatTensor [2, 2]]</c>).
+    /// </summary>
+    internal static string WithPythonTensorTypes(string message) =>
+        message.Contains("Type [", StringComparison.Ordinal)
+            ? TensorTypeName().Replace(message, m => $"[torch.{(m.Groups[1].Value == "CUDA" ? "cuda." : "")}{m.Groups[2].Value}Tensor [")
+            : message;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\[(CPU|CUDA)(Double|Float|Half|BFloat16|Long|Int|Short|Char|Byte|Bool|ComplexFloat|ComplexDouble)Type \[")]
+    private static partial System.Text.RegularExpressions.Regex TensorTypeName();
 
     /// <summary>The interpreter's first line for any error it rethrows (libtorch's <c>interpreter.cpp</c>).</summary>
     private const string InterpreterPrefix = "The following operation failed in the TorchScript interpreter.";

@@ -17,10 +17,6 @@ public class AutogradFunctionTests
     private static IEnumerable<string> NodeNames(GradFn root) =>
         new[] { root.Name }.Concat(root.NextFunctions.Where(e => e.Function is not null).SelectMany(e => NodeNames(e.Function!)));
 
-    // libtorch names a tensor type by its C++ name ([CPUDoubleType [3]]) where PyTorch prints torch.DoubleTensor.
-    private static string WithoutTensorType(string message) =>
-        System.Text.RegularExpressions.Regex.Replace(message, @"\[[A-Za-z.]+ \[", "[<type> [");
-
     private static Tensor Leaf(JsonElement values) => T(values).requires_grad_(true);
 
     [Test]
@@ -240,7 +236,7 @@ public class AutogradFunctionTests
 
         var e = Assert.Throws<AutogradException>(() => y.sum().Backward());
 
-        Assert.That(WithoutTensorType(e!.Message), Is.EqualTo(WithoutTensorType(S(Case("errors").GetProperty("modified")))));
+        Assert.That(e!.Message, Is.EqualTo(S(Case("errors").GetProperty("modified"))));
         Assert.That(e.Message, Does.Contain("which is output 0 of ExpBackward,"), "libtorch asks the node its (PyTorch) name");
     }
 
