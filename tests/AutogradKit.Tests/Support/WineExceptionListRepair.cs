@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+using NUnit.Framework;
+using NUnit.Framework.Interfaces;
+
+namespace AutogradKit.Tests.Support;
+
+/// <summary>
+/// Makes the suite run under Wine 8.0 (the win-x64 build is tested there, see .ci/windows-check): Wine leaves a stale
+/// entry in the thread's SEH list (<c>TEB→NtTib.ExceptionList</c>) when a .NET exception crosses native runtime frames
+/// (reflection invoke, type initialisers), and the next such exception then kills the thread, so the run hangs. NUnit
+/// invokes every test by reflection, so this action saves the pointer before each test and restores it after. It does
+/// nothing on real Windows and elsewhere (only where <c>ntdll</c> exports <c>wine_get_version</c>).
+/// </summary>
+[AttributeUsage(AttributeTargets.Assembly)]
+public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
+{
+    // NtQueryInformationThread(GetCurrentThread(), ThreadBasicInformation, ...): x64 Wine's ntdll does not export
+    // NtCurrentTeb, but THREAD_BASIC_INFORMATION carries the TEB's address at +8.
+    [UnmanagedFunctionPointer(CallingConvention.Winapi)]
+    private delegate int QueryInformationThread(IntPtr thread, int informationClass, byte[] information, int length, out int returned);
+
+    private const int ThreadBasicInformation = 0;
+    private const int BasicInformationSize = 48;
+    private static readonly IntPtr CurrentThread = new(-2);
+    private static readonly QueryInformationThread? Query = FindQuery();
+
+    private static bool UnderWine => Query is not null;
+
+    private static IntPtr Teb()
+    {
+        var information = new byte[BasicInformationSize];
+        return Query!(CurrentThread, ThreadBasicInformation, information, information.Length, out _) == 0
+            ? (IntPtr)BitConverter.ToInt64(information, 8)
+            : IntPtr.Zero;
+    }
+
+    [ThreadStatic]
+    private static IntPtr saved;
+
+    /// <inheritdoc />
+    public ActionTargets Targets => ActionTargets.Test;
+
+    /// <inheritdoc />
+    public void BeforeTest(ITest test)
+    {
+        if (UnderWine)
+        {
+            saved = Marshal.ReadIntPtr(Teb());
+        }
+    }
+
+    /// <inheritdoc />
+    public void AfterTest(ITest test)
+    {
+        if (UnderWine && saved != IntPtr.Zero)
+        {
+            Marshal.WriteIntPtr(Teb(), saved);
+        }
+    }
+
+    private static QueryInformationThread? FindQuery()
+    {
+        if (!OperatingSystem.IsWindows() || !NativeLibrary.TryLoad("ntdll.dll", out IntPtr ntdll))
+        {
+            return null;
+        }
+        return NativeLibrary.TryGetExport(ntdll, "wine_get_version", out _) && NativeLibrary.TryGetExport(ntdll, "NtQueryInformationThread", out IntPtr query)
+            ? Marshal.GetDelegateForFunctionPointer<QueryInformationThread>(query)
+            : null;
+    }
+}
