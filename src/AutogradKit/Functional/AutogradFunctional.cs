@@ -259,7 +259,7 @@ public static partial class Autograd
             {
                 if (outputs[i] is null)
                 {
-                    throw new ArgumentException($"The outputs of the user-provided function given to {fnName} must be either a Tensor or a tuple of Tensors but the value at index {i} is null.", "f");
+                    throw new ArgumentException($"The outputs of the user-provided function given to {fnName} must be either a Tensor or a tuple of Tensors but the value at index {i} is null.", nameof(f));
                 }
                 if (outputs[i].IsInvalid)
                 {
@@ -564,7 +564,7 @@ public static partial class Autograd
                 CheckRequiresGrad(outputs, "outputs", strict);
                 if (outputs[0].numel() != 1)
                 {
-                    throw new ArgumentException($"The Tensor returned by the function given to {fnName} should contain a single element", "f");
+                    throw new ArgumentException($"The Tensor returned by the function given to {fnName} should contain a single element", nameof(f));
                 }
                 jac = AutogradGrad(outputs, xs, null, createGraph: true);
                 CheckRequiresGrad(jac, "jacobian", strict);
@@ -600,7 +600,7 @@ public static partial class Autograd
                 Tensor output = outputs[0];
                 if (output.numel() != 1)
                 {
-                    throw new ArgumentException("The Tensor returned by the function given to hessian should contain a single element", "f");
+                    throw new ArgumentException("The Tensor returned by the function given to hessian should contain a single element", nameof(f));
                 }
                 if (output.dim() != 0)
                 {
@@ -756,7 +756,7 @@ public static partial class Autograd
             }
             if (probe.Length != 1)
             {
-                throw new ArgumentException("vectorize supports functions with one output.", "f");
+                throw new ArgumentException("vectorize supports functions with one output.", nameof(f));
             }
             outShape = TensorShape.Of(probe[0]);
             m = probe[0].numel();
@@ -766,7 +766,7 @@ public static partial class Autograd
             if (!returnedShape.AsSpan().SequenceEqual(expected))
             {
                 throw new ArgumentException(
-                    $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {PythonText.Size(returnedShape)}, expected {PythonText.Size(expected)}.", "f");
+                    $"vectorize: true needs a function that accepts a leading batch dimension: for a batch of {m} inputs it returned a tensor of shape {PythonText.Size(returnedShape)}, expected {PythonText.Size(expected)}.", nameof(f));
             }
             OutputSizeMemory.Record(userFunction, inputShapes, m);
             return JacobianOfBatch(inputs, inputShapes, xs, yb, outShape, m, createGraph);
@@ -809,7 +809,7 @@ public static partial class Autograd
             }
             if (outputs.Length != 1)
             {
-                throw new ArgumentException("vectorize supports functions with one output.", "f");
+                throw new ArgumentException("vectorize supports functions with one output.", nameof(f));
             }
             return (xs, outputs[0]);
         }

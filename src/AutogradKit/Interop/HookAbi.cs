@@ -60,7 +60,7 @@ internal static class HookAbi
 
     private static string? listLayoutFailure;
 
-    private static Exception? Check()
+    private static NotSupportedException? Check()
     {
         int calls = 0;
         float[]? seen = null;

@@ -33,7 +33,7 @@ internal static class LibTorchLoader
         s_loaded = true;
     }
 
-    private static Exception? TryLoad()
+    private static LibTorchLoadException? TryLoad()
     {
         try
         {
