@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using TorchSharp;
 
 namespace AutogradKit;
@@ -51,7 +52,7 @@ public static class Devices
         return string.Join(Environment.NewLine, lines);
     }
 
-    private static IReadOnlyList<torch.Device> Enumerate()
+    private static ReadOnlyCollection<torch.Device> Enumerate()
     {
         LibTorchLoader.EnsureLoaded();
         var devices = new List<torch.Device> { torch.CPU };

@@ -54,9 +54,9 @@ public static class Program
 /// <summary>
 /// One job for the whole suite, sized so that every benchmark finishes in about ten minutes on two cores:
 /// each benchmark in three processes of its own (BenchmarkDotNet's generated project, built once), each with
-/// 2 warm-ups and 10 measured iterations of ~150 ms; the median is over all 30. Process isolation matters here:
-/// in one shared process the training step measured 77 µs after the other classes had run, 42 µs on its own;
-/// and one process alone can land on a slow or fast spell of this shared virtual machine.
+/// 2 warm-ups and 10 measured iterations of ~150 ms; the median is over all 30. Process isolation matters here
+/// (a benchmark measured after the other classes in one shared process is slower; README.md, "Costs the code relies
+/// on"), and one process alone can land on a slow or fast spell of this shared virtual machine.
 /// </summary>
 public static class SuiteConfig
 {

@@ -612,7 +612,8 @@ internal static partial class MisuseCases
             Func<Tensor[], Tensor[]> f = r.Next(4) switch
             {
                 0 => xs => [xs[0] * 2, null!],
-                1 => xs => { Tensor t = xs[0] * 2; t.Dispose(); return [t, xs[1]]; },
+                1 => xs => { Tensor t = xs[0] * 2; t.Dispose(); return [t, xs[1]]; }
+                ,
                 2 => xs => [xs[0].sum() * xs[1], xs[1].exp()],
                 _ => xs => [xs[0] * xs[0], (xs[1] * 3).sum()],
             };

@@ -18,6 +18,9 @@ namespace AutogradKit.Misuse;
 /// </remarks>
 public static class Program
 {
+    /// <summary>The probes' input values.</summary>
+    private static readonly double[] OneTwo = [1.0, 2.0];
+
     /// <summary>Runs the misuse loop.</summary>
     public static int Main(string[] args)
     {
@@ -76,7 +79,7 @@ public static class Program
     /// </summary>
     private static int WarningsProbe(string mode)
     {
-        using var x = torch.tensor(new[] { 1.0, 2.0 }).requires_grad_(true);
+        using var x = torch.tensor(OneTwo).requires_grad_(true);
         using var h = x * x;
         using var s = (h * x).sum();
         if (mode == "raw")
@@ -112,7 +115,7 @@ public static class Program
     /// </summary>
     private static int GradFirstUseProbe()
     {
-        using var x = torch.tensor(new[] { 1.0, 2.0 }).requires_grad_(true);
+        using var x = torch.tensor(OneTwo).requires_grad_(true);
         using var y = (x * x).sum();
         Tensor?[] g;
         using (Autograd.NoGrad())

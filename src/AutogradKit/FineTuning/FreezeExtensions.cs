@@ -16,32 +16,38 @@ public static class FreezeExtensions
     /// <summary>PyTorch's error for <c>p.requires_grad = True</c> on a parameter of an integer or bool dtype.</summary>
     internal const string NotDifferentiableMessage = "only Tensors of floating point and complex dtype can require gradients";
 
-    /// <summary>Sets <c>requires_grad</c> to false on every parameter of <paramref name="module"/> and its submodules.</summary>
-    /// <returns><paramref name="module"/>.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
-    /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
-    public static T Freeze<T>(this T module) where T : torch.nn.Module => SetRequiresGrad(module, false);
+    extension<T>(T module) where T : torch.nn.Module
+    {
+        /// <summary>Sets <c>requires_grad</c> to false on every parameter of <paramref name="module"/> and its submodules.</summary>
+        /// <returns><paramref name="module"/>.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
+        /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
+        public T Freeze() => SetRequiresGrad(module, false);
 
-    /// <summary>Sets <c>requires_grad</c> to true on every parameter of <paramref name="module"/> and its submodules.</summary>
-    /// <returns><paramref name="module"/>.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
-    /// <exception cref="AutogradException">A parameter's dtype is not floating point or complex (PyTorch: "only Tensors
-    /// of floating point and complex dtype can require gradients"); nothing was changed.</exception>
-    /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
-    public static T Unfreeze<T>(this T module) where T : torch.nn.Module => SetRequiresGrad(module, true);
+        /// <summary>Sets <c>requires_grad</c> to true on every parameter of <paramref name="module"/> and its submodules.</summary>
+        /// <returns><paramref name="module"/>.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
+        /// <exception cref="AutogradException">A parameter's dtype is not floating point or complex (PyTorch: "only Tensors
+        /// of floating point and complex dtype can require gradients"); nothing was changed.</exception>
+        /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
+        public T Unfreeze() => SetRequiresGrad(module, true);
+    }
 
-    /// <summary>Sets <c>requires_grad</c> to false on every parameter, enumerating <paramref name="parameters"/> once.</summary>
-    /// <returns><paramref name="parameters"/>.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="parameters"/> or one of them is null; nothing was changed.</exception>
-    /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
-    public static IEnumerable<Parameter> Freeze(this IEnumerable<Parameter> parameters) => SetRequiresGrad(parameters, false);
+    extension(IEnumerable<Parameter> parameters)
+    {
+        /// <summary>Sets <c>requires_grad</c> to false on every parameter, enumerating <paramref name="parameters"/> once.</summary>
+        /// <returns><paramref name="parameters"/>.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="parameters"/> or one of them is null; nothing was changed.</exception>
+        /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
+        public IEnumerable<Parameter> Freeze() => SetRequiresGrad(parameters, false);
 
-    /// <summary>Sets <c>requires_grad</c> to true on every parameter, enumerating <paramref name="parameters"/> once.</summary>
-    /// <returns><paramref name="parameters"/>.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="parameters"/> or one of them is null; nothing was changed.</exception>
-    /// <exception cref="AutogradException">A parameter's dtype is not floating point or complex; nothing was changed.</exception>
-    /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
-    public static IEnumerable<Parameter> Unfreeze(this IEnumerable<Parameter> parameters) => SetRequiresGrad(parameters, true);
+        /// <summary>Sets <c>requires_grad</c> to true on every parameter, enumerating <paramref name="parameters"/> once.</summary>
+        /// <returns><paramref name="parameters"/>.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="parameters"/> or one of them is null; nothing was changed.</exception>
+        /// <exception cref="AutogradException">A parameter's dtype is not floating point or complex; nothing was changed.</exception>
+        /// <exception cref="ObjectDisposedException">A parameter was disposed; nothing was changed.</exception>
+        public IEnumerable<Parameter> Unfreeze() => SetRequiresGrad(parameters, true);
+    }
 
     private static T SetRequiresGrad<T>(T module, bool requiresGrad) where T : torch.nn.Module
     {

@@ -309,7 +309,7 @@ public static partial class Autograd
             {
                 if (outputs[i] is null)
                 {
-                    throw new ArgumentException($"The outputs of the user-provided function given to {fnName} must be either a Tensor or a tuple of Tensors but the value at index {i} is null.", "f");
+                    throw new ArgumentException($"The outputs of the user-provided function given to {fnName} must be either a Tensor or a tuple of Tensors but the value at index {i} is null.", nameof(f));
                 }
                 if (outputs[i].IsInvalid)
                 {
@@ -619,7 +619,7 @@ public static partial class Autograd
                 CheckRequiresGrad(outputs, "outputs", strict);
                 if (outputs[0].numel() != 1)
                 {
-                    throw new ArgumentException($"The Tensor returned by the function given to {fnName} should contain a single element", "f");
+                    throw new ArgumentException($"The Tensor returned by the function given to {fnName} should contain a single element", nameof(f));
                 }
                 jac = AutogradGrad(outputs, xs, null, createGraph: true);
                 CheckRequiresGrad(jac, "jacobian", strict);
@@ -655,7 +655,7 @@ public static partial class Autograd
                 Tensor output = outputs[0];
                 if (output.numel() != 1)
                 {
-                    throw new ArgumentException("The Tensor returned by the function given to hessian should contain a single element", "f");
+                    throw new ArgumentException("The Tensor returned by the function given to hessian should contain a single element", nameof(f));
                 }
                 if (output.dim() != 0)
                 {

@@ -98,7 +98,7 @@ public static partial class Autograd
                 {
                     if (isGradsBatched)
                     {
-                        CheckBatchedGradientShape(output, gradOutputs[i], i);
+                        CheckBatchedGradientShape(output, gradOutputs[i], i, nameof(gradOutputs));
                     }
                     else
                     {
@@ -115,7 +115,7 @@ public static partial class Autograd
                 }
             }
             IReadOnlyList<Tensor> seeds = gradOutputs ?? implicitGrads!;
-            long batch = isGradsBatched ? BatchSize(seeds) : 0;
+            long batch = isGradsBatched ? BatchSize(seeds, nameof(gradOutputs)) : 0;
             for (int i = 0; i < outputs.Count; i++)
             {
                 if (!outputs[i].requires_grad)
@@ -184,16 +184,16 @@ public static partial class Autograd
     /// PyTorch prints <c>gradient[0].shape[1:]</c> as the gradient's shape (its <c>_calculate_shape</c> drops the
     /// batch dimension a second time); so does this, to give its exact text.
     /// </summary>
-    private static void CheckBatchedGradientShape(Tensor output, Tensor gradient, int index)
+    private static void CheckBatchedGradientShape(Tensor output, Tensor gradient, int index, string paramName)
     {
         long[] shape = TensorShape.Of(gradient);
         if (shape.Length == 0)
         {
-            throw new ArgumentException("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number", "gradOutputs");
+            throw new ArgumentException("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number", paramName);
         }
         if (shape[0] == 0)
         {
-            throw new ArgumentException("index 0 is out of bounds for dimension 0 with size 0", "gradOutputs");
+            throw new ArgumentException("index 0 is out of bounds for dimension 0 with size 0", paramName);
         }
         long[] outputShape = TensorShape.Of(output);
         if (!shape.AsSpan(1).SequenceEqual(outputShape))
@@ -207,7 +207,7 @@ public static partial class Autograd
     }
 
     /// <summary>The common batch size of batched gradients, with the errors of PyTorch's vmap.</summary>
-    private static long BatchSize(IReadOnlyList<Tensor> seeds)
+    private static long BatchSize(IReadOnlyList<Tensor> seeds, string paramName)
     {
         var sizes = new List<long>(seeds.Count);
         foreach (Tensor? seed in seeds)
@@ -220,7 +220,7 @@ public static partial class Autograd
             if (shape.Length == 0)
             {
                 // An implicit gradient of a one-element output: a 0-dim tensor has no batch dimension to map.
-                throw new ArgumentException("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some input, but that input is a Tensor of dimensionality 0 so expected in_dim to satisfy 0 <= in_dim < 0.", "gradOutputs");
+                throw new ArgumentException("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some input, but that input is a Tensor of dimensionality 0 so expected in_dim to satisfy 0 <= in_dim < 0.", paramName);
             }
             sizes.Add(shape[0]);
         }
@@ -230,7 +230,7 @@ public static partial class Autograd
         }
         if (sizes.Any(s => s != sizes[0]))
         {
-            throw new ArgumentException($"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes [{string.Join(", ", sizes)}] for the mapped dimension", "gradOutputs");
+            throw new ArgumentException($"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes [{string.Join(", ", sizes)}] for the mapped dimension", paramName);
         }
         return sizes[0];
     }

@@ -281,7 +281,7 @@ public static partial class Autograd
                 }
                 for (int o = 0; o < funcOut.Length; o++)
                 {
-                    CheckSameDtypeAndShape(outA[o], outB[o], eps);
+                    CheckSameDtypeAndShape(outA[o], outB[o], eps, nameof(f));
                     if (floatOutput[o])
                     {
                         numerical[c][o][e].copy_(((outB[o] - outA[o]) / (2 * eps)).reshape(-1));
@@ -439,17 +439,17 @@ public static partial class Autograd
     }
 
     /// <summary>gradcheck.py's <c>_check_outputs_same_dtype_and_shape</c> (its "on index" text is not an f-string: PyTorch prints <c>{idx}</c> as is).</summary>
-    private static void CheckSameDtypeAndShape(Tensor a, Tensor b, double eps)
+    private static void CheckSameDtypeAndShape(Tensor a, Tensor b, double eps, string paramName)
     {
         // Python's repr of a float: 1e-06, 0.001.
         string epsText = eps.ToString("R", System.Globalization.CultureInfo.InvariantCulture).Replace('E', 'e');
         if (!TensorShape.Same(a, b))
         {
-            throw new ArgumentException($"Expected `func` to return outputs with the same shape when inputs are perturbed on index {{idx}} by {epsText}, but got: shapes {PythonText.Size(TensorShape.Of(a))} and {PythonText.Size(TensorShape.Of(b))}.", "f");
+            throw new ArgumentException($"Expected `func` to return outputs with the same shape when inputs are perturbed on index {{idx}} by {epsText}, but got: shapes {PythonText.Size(TensorShape.Of(a))} and {PythonText.Size(TensorShape.Of(b))}.", paramName);
         }
         if (a.dtype != b.dtype)
         {
-            throw new ArgumentException($"Expected `func` to return outputs with the same dtype when inputs are perturbed on index {{idx}} by {epsText}, but got: dtypes {a.dtype} and {b.dtype}.", "f");
+            throw new ArgumentException($"Expected `func` to return outputs with the same dtype when inputs are perturbed on index {{idx}} by {epsText}, but got: dtypes {a.dtype} and {b.dtype}.", paramName);
         }
     }
 

@@ -165,8 +165,9 @@ public static class GradFnExtensions
         /// <exception cref="AutogradException">PyTorch's <c>grad_fn</c> raises the same error: the tensor is a view
         /// made in no-grad or inference mode and its base (or another view of it) was then modified in place
         /// ("A view was created in no_grad mode and its base or another view of its base has been modified inplace …").</exception>
-        /// <exception cref="NotSupportedException">The graph cannot be read on this platform: AutogradKit reads it
-        /// through libtorch's C++ layout, verified on Linux x64 only.</exception>
+        /// <exception cref="PlatformNotSupportedException">Not Linux x64: AutogradKit reads the graph through
+        /// libtorch's C++ layout, verified on Linux x64 with libstdc++ only.</exception>
+        /// <exception cref="NotSupportedException">This libtorch's layout does not match the verified one.</exception>
         /// <example>
         /// <code>
         /// var z = torch.matmul(x, w) + b;

@@ -36,7 +36,9 @@ internal sealed class HookClosures
         this.tensor = tensor;
         // This object's finaliser decides for the wrapper (see the remarks); the wrapper's own would free the
         // TensorImpl while a graph may still call a hook that uses it.
+#pragma warning disable CA1816 // Suppressing another object's finaliser is the point: this one runs in its place.
         GC.SuppressFinalize(tensor);
+#pragma warning restore CA1816
     }
 
     /// <summary>Keeps <paramref name="hook"/> (hook <paramref name="id"/> of <see cref="HookTable"/>) alive with <paramref name="t"/>.</summary>

@@ -106,7 +106,7 @@ internal static unsafe partial class CustomNodeAbi
     {
         if (!AbiFacts.IsVerifiedPlatform)
         {
-            return (IntPtr.Zero, new PlatformNotSupportedException($"Custom autograd functions patch libtorch's node vtable and are supported only with {AbiFacts.VerifiedOn}."));
+            return (IntPtr.Zero, PlatformSupport.NotSupported("Custom autograd functions", "they patch libtorch's node vtable"));
         }
         try
         {

@@ -24,7 +24,8 @@ internal static class FirstUseCheck
             {
                 escaped = e;
             }
-        }, maxStackSize: 1 << 20) { IsBackground = true, Name = name };
+        }, maxStackSize: 1 << 20)
+        { IsBackground = true, Name = name };
         thread.UnsafeStart();
         thread.Join();
         if (escaped is not null)

@@ -21,7 +21,7 @@ internal static class HookAbi
 {
     private static readonly Lazy<Exception?> Failure = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when hooks cannot work here.</summary>
+    /// <summary>Throws <see cref="PlatformNotSupportedException"/> (<see cref="PlatformSupport"/>) on another platform, <see cref="NotSupportedException"/> when this libtorch does not match the facts.</summary>
     public static void EnsureVerified()
     {
         if (Failure.Value is { } failure)
@@ -36,7 +36,7 @@ internal static class HookAbi
     {
         if (!AbiFacts.IsVerifiedPlatform)
         {
-            return new PlatformNotSupportedException($"Tensor hooks call libtorch's C++ API directly and are supported only with {AbiFacts.VerifiedOn}.");
+            return PlatformSupport.NotSupported("Tensor hooks", "they call libtorch's C++ API directly");
         }
         try
         {
@@ -60,7 +60,7 @@ internal static class HookAbi
 
     private static string? listLayoutFailure;
 
-    private static Exception? Check()
+    private static NotSupportedException? Check()
     {
         int calls = 0;
         float[]? seen = null;

@@ -39,6 +39,9 @@ namespace AutogradKit;
 internal static unsafe class NativeGrad
 {
     /// <summary>The TorchScript source. Checked by <see cref="Verify"/>; it must compile, or the bridge aborts (see <see cref="NativeMethods.THSJIT_compile"/>).</summary>
+    /// <summary>The input of the first-use check's graph.</summary>
+    private static readonly double[] CheckInput = [1.0, 2.0];
+
     internal const string Script = """
         def grad(outputs: List[Tensor], inputs: List[Tensor], seeds: List[Tensor], passes: int, retain_graph: bool, create_graph: bool):
             n = len(outputs)
@@ -173,7 +176,7 @@ internal static unsafe class NativeGrad
         try
         {
             using DisposeScope scope = torch.NewDisposeScope();
-            Tensor x = torch.tensor(new[] { 1.0, 2.0 }).requires_grad_(true);
+            Tensor x = torch.tensor(CheckInput).requires_grad_(true);
             Tensor unused = torch.tensor(3.0).requires_grad_(true);
             for (int pass = 0; pass < 2; pass++)
             {

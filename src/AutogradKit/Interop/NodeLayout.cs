@@ -161,8 +161,7 @@ internal static unsafe class NodeLayout
             LibTorchLoader.EnsureLoaded();
             if (!AbiFacts.IsVerifiedPlatform)
             {
-                return new Layout(0, new NotSupportedException(
-                    $"GradFn reads libtorch's C++ autograd graph, which AutogradKit supports on Linux x64 only (this is {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}; libtorch {torch.__version__})."));
+                return new Layout(0, PlatformSupport.NotSupported("GradFn", "it reads libtorch's C++ autograd graph"));
             }
             return new Layout(Verify(), null);
         }

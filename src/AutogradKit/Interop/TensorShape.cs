@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace AutogradKit;
 
 /// <summary>
-/// A tensor's sizes in a few nanoseconds. TorchSharp's <c>Tensor.shape</c> costs about 2 µs a read (a managed
-/// delegate marshalled as the native side's array allocator, and a pinned array, on every call): more than a
-/// 64×64 <c>mv</c>, and the functional API reads shapes several times a call.
+/// A tensor's sizes without TorchSharp's <c>Tensor.shape</c>, which marshals a managed delegate as the native side's
+/// array allocator and pins an array on every call: it costs more than a 64×64 <c>mv</c>, and the functional API
+/// reads shapes several times a call (numbers: tests/AutogradKit.Benchmarks/README.md, "Costs the code relies on").
 /// </summary>
 /// <remarks>Thread-safety: safe from any thread for a tensor that is not being disposed.</remarks>
 internal static class TensorShape

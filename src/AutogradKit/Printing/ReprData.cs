@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -49,10 +50,8 @@ internal sealed class ReprData
         {
             // PyTorch summarises a dimension only when it has more than twice the edge items.
             bool cut = summarize && shape[d] > 2L * edgeItems;
-            if (cut && edgeItems == 0 && rank > 1)
-            {
-                throw new ArgumentOutOfRangeException("options", $"EdgeItems 0 cannot summarise a tensor of {rank} dimensions; PyTorch fails on it too (stack expects a non-empty TensorList).");
-            }
+            // TensorRepr.Format rejects EdgeItems 0 on a summarised tensor of rank > 1 before calling this.
+            Debug.Assert(!(cut && edgeItems == 0 && rank > 1), "EdgeItems 0 on a summarised multi-dimensional tensor");
             // With no edge items PyTorch's self[-0:] keeps the whole vector, after the "...".
             bool select = cut && edgeItems > 0;
             splits[d] = cut ? edgeItems : -1;

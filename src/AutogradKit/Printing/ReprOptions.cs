@@ -27,8 +27,8 @@ public sealed record ReprOptions(int Precision = 4, int Threshold = 1000, int Ed
     /// </summary>
     public const int MaxPrecision = 10_000;
 
-    private readonly int _precision = CheckPrecision(Precision);
-    private readonly int _edgeItems = CheckEdgeItems(EdgeItems);
+    private readonly int _precision = CheckPrecision(Precision, nameof(Precision));
+    private readonly int _edgeItems = CheckEdgeItems(EdgeItems, nameof(EdgeItems));
 
     /// <summary>PyTorch's default print options: precision 4, threshold 1000, 3 edge items, 80 columns, automatic notation.</summary>
     public static ReprOptions Default { get; } = new();
@@ -38,7 +38,7 @@ public sealed record ReprOptions(int Precision = 4, int Threshold = 1000, int Ed
     public int Precision
     {
         get => _precision;
-        init => _precision = CheckPrecision(value);
+        init => _precision = CheckPrecision(value, nameof(Precision));
     }
 
     /// <summary>Items kept at the start and the end of each summarised dimension (PyTorch's <c>edgeitems</c>); not negative.</summary>
@@ -46,23 +46,23 @@ public sealed record ReprOptions(int Precision = 4, int Threshold = 1000, int Ed
     public int EdgeItems
     {
         get => _edgeItems;
-        init => _edgeItems = CheckEdgeItems(value);
+        init => _edgeItems = CheckEdgeItems(value, nameof(EdgeItems));
     }
 
-    private static int CheckPrecision(int value)
+    private static int CheckPrecision(int value, string paramName)
     {
         if (value is < 0 or > MaxPrecision)
         {
-            throw new ArgumentOutOfRangeException(nameof(Precision), value, $"ReprOptions.Precision must be from 0 to {MaxPrecision}.");
+            throw new ArgumentOutOfRangeException(paramName, value, $"ReprOptions.Precision must be from 0 to {MaxPrecision}.");
         }
         return value;
     }
 
-    private static int CheckEdgeItems(int value)
+    private static int CheckEdgeItems(int value, string paramName)
     {
         if (value < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(EdgeItems), value, "ReprOptions.EdgeItems must not be negative.");
+            throw new ArgumentOutOfRangeException(paramName, value, "ReprOptions.EdgeItems must not be negative.");
         }
         return value;
     }

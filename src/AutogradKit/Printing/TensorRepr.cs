@@ -81,6 +81,11 @@ internal static class TensorRepr
                 suffixes.Add("dtype=" + dtypeName);
             }
             bool summarize = numel > options.Threshold;
+            if (summarize && options.EdgeItems == 0 && shape.Length > 1)
+            {
+                // Every dimension is cut (all are non-empty here); PyTorch's stack then gets no rows.
+                throw new ArgumentOutOfRangeException(nameof(options), $"EdgeItems 0 cannot summarise a tensor of {shape.Length} dimensions; PyTorch fails on it too (stack expects a non-empty TensorList).");
+            }
             ReprData data = ReprData.Read(t, shape, summarize, options.EdgeItems);
             // A complex tensor's real and imaginary parts each get their own formatter, as in PyTorch.
             TensorFormatter formatter = data.Kind switch

@@ -46,7 +46,7 @@ public static class GradExtensions
             {
                 if (p is null)
                 {
-                    throw new ArgumentNullException(nameof(tensors), $"The tensor at index {index} is null.");
+                    throw TensorArguments.NullElement(nameof(tensors), index);
                 }
                 if (setToNone)
                 {

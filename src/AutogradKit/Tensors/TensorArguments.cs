@@ -19,6 +19,14 @@ internal static class TensorArguments
         return t;
     }
 
+    /// <summary>The error for a null element of a tensor sequence argument.</summary>
+    /// <remarks>
+    /// A helper rather than an inline <c>throw</c> because CA2208 does not see an extension block's receiver as a
+    /// parameter (dotnet/sdk#51887).
+    /// </remarks>
+    internal static ArgumentNullException NullElement(string paramName, int index) =>
+        new(paramName, $"The tensor at index {index} is null.");
+
     /// <summary>
     /// Whether <paramref name="t"/>'s dtype can carry gradients (floating point or complex): what libtorch requires of
     /// a tensor that requires grad and of a forward-mode primal or tangent.

@@ -254,7 +254,7 @@ public static partial class TorchFunc
         private Tensor[] RunFlat(Func<Tensor[], Tensor[]> f, Tensor[] args, long?[] dims, long batch)
         {
             int level = NativeFunctorch.PushVmap(batch, _randomness);
-            var unwrapped = new (Tensor Value, long Dim)?[0];
+            var unwrapped = Array.Empty<(Tensor Value, long Dim)?>();
             Tensor[] outputs;
             try
             {

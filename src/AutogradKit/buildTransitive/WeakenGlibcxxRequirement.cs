@@ -82,6 +82,13 @@ public class WeakenGlibcxxRequirement : Task
 /// <summary>Reads and edits the GNU version sections of 64-bit little-endian ELF files.</summary>
 public static class ElfVersionPatcher
 {
+    /// <summary>Where the dynamic loader looks after <c>LD_LIBRARY_PATH</c>, on Debian-style and other layouts.</summary>
+    private static readonly string[] SystemLibraryDirectories =
+    {
+        "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+        "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib64", "/usr/local/lib",
+    };
+
     /// <summary>What <see cref="WeakenRequirement"/> did.</summary>
     public enum Result
     {
@@ -213,11 +220,7 @@ public static class ElfVersionPatcher
         {
             directories.AddRange(ldLibraryPath.Split(':'));
         }
-        directories.AddRange(new[]
-        {
-            "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-            "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib64", "/usr/local/lib",
-        });
+        directories.AddRange(SystemLibraryDirectories);
         foreach (string directory in directories)
         {
             if (directory.Length == 0)

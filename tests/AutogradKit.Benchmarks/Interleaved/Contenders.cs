@@ -15,11 +15,11 @@ public abstract class Contender(string label)
     /// <summary>The loop count of every block, set by <see cref="Prepare"/>.</summary>
     public long Loops { get; protected set; }
 
-    /// <summary>Warms up and picks the loop count for blocks of about <paramref name="seconds"/>; false (and <paramref name="error"/>) on failure.</summary>
-    public abstract bool Prepare(double seconds, out string? error);
+    /// <summary>Warms up and picks the loop count for blocks of about <paramref name="seconds"/>; false (and <paramref name="failure"/>) on failure.</summary>
+    public abstract bool Prepare(double seconds, out string? failure);
 
-    /// <summary>One timed block: the mean time of one call in µs, or null (and <paramref name="error"/>) on failure.</summary>
-    public abstract double? RunBlock(out string? error);
+    /// <summary>One timed block: the mean time of one call in µs, or null (and <paramref name="failure"/>) on failure.</summary>
+    public abstract double? RunBlock(out string? failure);
 }
 
 /// <summary>A benchmark method of this process, timed with <see cref="Stopwatch"/> around a plain loop.</summary>
@@ -29,7 +29,7 @@ public sealed class DotNetContender(string label, Action action) : Contender(lab
     private static readonly TimeSpan MinimumWarmUp = TimeSpan.FromMilliseconds(300);
 
     /// <inheritdoc />
-    public override bool Prepare(double seconds, out string? error)
+    public override bool Prepare(double seconds, out string? failure)
     {
         var total = Stopwatch.StartNew();
         long n = 1;
@@ -47,14 +47,14 @@ public sealed class DotNetContender(string label, Action action) : Contender(lab
         }
         while (blocks < 2 || total.Elapsed < MinimumWarmUp);
         Loops = Scale(n, seconds, elapsed);
-        error = null;
+        failure = null;
         return true;
     }
 
     /// <inheritdoc />
-    public override double? RunBlock(out string? error)
+    public override double? RunBlock(out string? failure)
     {
-        error = null;
+        failure = null;
         // An eighth of a block, untimed: the block right after another contender's (the Python process's above
         // all) starts with cold caches, which would otherwise count against whoever comes next.
         Time(action, Math.Max(1, Loops / 8));
@@ -82,16 +82,16 @@ public sealed class PyTorchContender(PyTorchServer server, string name) : Conten
     private double seconds;
 
     /// <inheritdoc />
-    public override bool Prepare(double seconds, out string? error)
+    public override bool Prepare(double seconds, out string? failure)
     {
         this.seconds = seconds;
-        return RunBlock(out error) is not null; // the server warms up and calibrates here; this block is discarded
+        return RunBlock(out failure) is not null; // the server warms up and calibrates here; this block is discarded
     }
 
     /// <inheritdoc />
-    public override double? RunBlock(out string? error)
+    public override double? RunBlock(out string? failure)
     {
-        var result = server.RunBlock(name, seconds, out error);
+        var result = server.RunBlock(name, seconds, out failure);
         if (result is { } r)
         {
             Loops = r.Loops;

@@ -151,7 +151,10 @@ public class AutogradGraphTests
     {
         var start = new System.Diagnostics.ProcessStartInfo(program, "-Tsvg")
         {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
         };
         using var process = System.Diagnostics.Process.Start(start)!;
         Task<string> output = process.StandardOutput.ReadToEndAsync();

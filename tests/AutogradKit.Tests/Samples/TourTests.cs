@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using AutogradKit.Tests.Support;
+using AutogradTour;
 using NUnit.Framework;
 
 namespace AutogradKit.Tests.Samples;

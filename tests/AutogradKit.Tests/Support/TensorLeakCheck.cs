@@ -44,7 +44,8 @@ public static class TensorLeakMonitor
 /// One leak measurement around one test: <see cref="Begin"/> before it, <see cref="End"/> after it.
 /// </summary>
 /// <remarks>
-/// The full GC and finalizers that <see cref="TensorLeakMonitor.SettledLiveCount"/> runs cost ~10 ms, and most tests
+/// The full GC and finalizers that <see cref="TensorLeakMonitor.SettledLiveCount"/> runs cost milliseconds a test
+/// (tests/AutogradKit.Benchmarks/README.md, "Costs the code relies on"), and most tests
 /// leave the live count where they found it. So the GC runs only when it can change the answer:
 /// <list type="bullet">
 /// <item><see cref="Begin"/> settles (collects) only when the live count differs from what the previous

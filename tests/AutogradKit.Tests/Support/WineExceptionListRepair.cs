@@ -30,7 +30,7 @@ public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
     {
         var information = new byte[BasicInformationSize];
         return Query!(CurrentThread, ThreadBasicInformation, information, information.Length, out _) == 0
-            ? (IntPtr)BitConverter.ToInt64(information, 8)
+            ? new IntPtr(BitConverter.ToInt64(information, 8))
             : IntPtr.Zero;
     }
 

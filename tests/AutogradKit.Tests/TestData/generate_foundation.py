@@ -4,7 +4,7 @@
 import json, math, os, torch
 
 torch.manual_seed(0)
-data = {"torch_version": torch.__version__}
+data = {"torch": torch.__version__}
 
 
 def values(t):

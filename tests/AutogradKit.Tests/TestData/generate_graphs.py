@@ -262,7 +262,7 @@ def main():
         root = build(operands())
         cases.append({"name": name, "python": expression, "root_shape": list(root.shape),
                       "nodes": apply_overrides(name, walk(root))})
-    data = {"generator": "generate_graphs.py", "torch_version": torch.__version__,
+    data = {"generator": "generate_graphs.py", "torch": torch.__version__,
             "overrides": OVERRIDES, "cases": cases, "dot_cases": dot_cases()}
     with open("graphs.json", "w") as f:
         json.dump(data, f, indent=1)

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using NUnit.Framework;
 using AutogradKit.Tests.Functional;
+using NUnit.Framework;
 using TorchSharp;
 using static TorchSharp.torch;
 

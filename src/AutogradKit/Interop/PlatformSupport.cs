@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+
+namespace AutogradKit;
+
+/// <summary>
+/// The one exception a feature that relies on <see cref="AbiFacts"/> throws on a platform the facts were not verified
+/// on: <see cref="PlatformNotSupportedException"/> with the message "<c>{feature} is not supported on {platform}:
+/// {reason}</c>", so that a user sees the same type and shape from GradFn, hooks and custom functions.
+/// </summary>
+/// <remarks>Stateless; thread-safe.</remarks>
+internal static class PlatformSupport
+{
+    /// <summary>This process's platform as the messages name it, e.g. "Windows X64" or "Linux Arm64".</summary>
+    internal static string Current =>
+        (OperatingSystem.IsWindows() ? "Windows" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsLinux() ? "Linux" : RuntimeInformation.OSDescription)
+        + " " + RuntimeInformation.ProcessArchitecture;
+
+    /// <summary>
+    /// "<paramref name="feature"/> is not supported on {platform}: <paramref name="reason"/>; supported with
+    /// {<see cref="AbiFacts.VerifiedOn"/>}."
+    /// </summary>
+    internal static PlatformNotSupportedException NotSupported(string feature, string reason) =>
+        new($"{feature} is not supported on {Current}: {reason}; supported with {AbiFacts.VerifiedOn}.");
+}
