@@ -27,7 +27,7 @@ internal static unsafe class GraphTaskAbi
     {
         if (!AbiFacts.IsVerifiedPlatform)
         {
-            return new PlatformNotSupportedException($"Multi-grad hooks read libtorch's engine state and are supported only with {AbiFacts.VerifiedOn}.");
+            return PlatformSupport.NotSupported("Multi-grad hooks", "they read libtorch's engine state");
         }
         try
         {

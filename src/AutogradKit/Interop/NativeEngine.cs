@@ -70,8 +70,7 @@ internal static unsafe class NativeEngine
     {
         if (!AbiFacts.IsVerifiedPlatform)
         {
-            return new PlatformNotSupportedException(
-                $"Saved-tensor hooks, checkpointing and anomaly traces override libtorch's autograd engine and are supported only with {AbiFacts.VerifiedOn}.");
+            return PlatformSupport.NotSupported("Saved-tensor hooks, checkpointing and anomaly traces", "they override libtorch's autograd engine");
         }
         try
         {

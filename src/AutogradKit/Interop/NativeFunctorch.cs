@@ -273,7 +273,7 @@ internal static unsafe class NativeFunctorch
     {
         if (!AbiFacts.IsVerifiedPlatform)
         {
-            return new PlatformNotSupportedException($"torch.func transforms need {AbiFacts.VerifiedOn}.");
+            return PlatformSupport.NotSupported("torch.func transforms", "they call libtorch's functorch C++ API directly");
         }
         try
         {

@@ -31,7 +31,7 @@ internal static unsafe class NodeHookAbi
     {
         if (!AbiFacts.IsVerifiedPlatform)
         {
-            return new PlatformNotSupportedException($"Node hooks call libtorch's C++ API directly and are supported only with {AbiFacts.VerifiedOn}.");
+            return PlatformSupport.NotSupported("Node hooks", "they call libtorch's C++ API directly");
         }
         try
         {
