@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using AutogradKit.Tests.Support;
 using NUnit.Framework;
 using TorchSharp;
@@ -7,11 +7,11 @@ namespace AutogradKit.Tests.GradMode;
 
 public class AutogradGradModeTests
 {
-    private static JsonNode States => FoundationData.Json["grad_mode"]!;
+    private static JsonElement States => FoundationData.Json.GetProperty("grad_mode");
 
     /// <summary>(is_grad_enabled, is_inference_mode_enabled) PyTorch reported at <paramref name="key"/>.</summary>
     private static (bool Grad, bool Inference) Expected(string key) =>
-        ((bool)States[key]![0]!, (bool)States[key]![1]!);
+        (States.GetProperty(key)[0].GetBoolean(), States.GetProperty(key)[1].GetBoolean());
 
     private static (bool Grad, bool Inference) Now() => (Autograd.IsGradEnabled, Autograd.IsInferenceModeEnabled);
 
@@ -19,7 +19,7 @@ public class AutogradGradModeTests
     public void StartFromDefaults()
     {
         Assert.That(Now(), Is.EqualTo(Expected("initial")), "a previous test left a scope open");
-        Assert.That(Autograd.IsAnomalyEnabled, Is.EqualTo((bool)States["anomaly_initial"]!));
+        Assert.That(Autograd.IsAnomalyEnabled, Is.EqualTo(States.GetProperty("anomaly_initial").GetBoolean()));
     }
 
     [Test]
@@ -83,7 +83,7 @@ public class AutogradGradModeTests
         using (Autograd.NoGrad())
         {
             using var y = x * 2;
-            Assert.That(y.requires_grad, Is.EqualTo((bool)States["no_grad_result_requires_grad"]!));
+            Assert.That(y.requires_grad, Is.EqualTo(States.GetProperty("no_grad_result_requires_grad").GetBoolean()));
         }
         using var z = x * 2;
         Assert.That(z.requires_grad, Is.True);
@@ -96,7 +96,7 @@ public class AutogradGradModeTests
         using (Autograd.InferenceMode())
         {
             using var y = x * 2;
-            Assert.That(y.requires_grad, Is.EqualTo((bool)States["inference_result_requires_grad"]!));
+            Assert.That(y.requires_grad, Is.EqualTo(States.GetProperty("inference_result_requires_grad").GetBoolean()));
         }
     }
 
@@ -158,17 +158,17 @@ public class AutogradGradModeTests
     {
         using (Autograd.DetectAnomaly())
         {
-            Assert.That(Autograd.IsAnomalyEnabled, Is.EqualTo((bool)States["anomaly_inside"]!));
+            Assert.That(Autograd.IsAnomalyEnabled, Is.EqualTo(States.GetProperty("anomaly_inside").GetBoolean()));
             Assert.That(Autograd.IsAnomalyCheckNanEnabled, Is.True);
             using (Autograd.DetectAnomaly(checkNan: false))
             {
                 Assert.That(Autograd.IsAnomalyEnabled, Is.True);
                 Assert.That(Autograd.IsAnomalyCheckNanEnabled, Is.False);
             }
-            Assert.That(Autograd.IsAnomalyEnabled, Is.EqualTo((bool)States["anomaly_after_off"]!));
+            Assert.That(Autograd.IsAnomalyEnabled, Is.EqualTo(States.GetProperty("anomaly_after_off").GetBoolean()));
             Assert.That(Autograd.IsAnomalyCheckNanEnabled, Is.True);
         }
-        Assert.That(Autograd.IsAnomalyEnabled, Is.EqualTo((bool)States["anomaly_after"]!));
+        Assert.That(Autograd.IsAnomalyEnabled, Is.EqualTo(States.GetProperty("anomaly_after").GetBoolean()));
     }
 
     [Test]
@@ -205,7 +205,7 @@ public class AutogradGradModeTests
             loss.Backward();
         }
         using var grad = a.grad!;
-        Assert.That(double.IsNaN(FoundationData.Values(grad)[0]), Is.EqualTo((bool)FoundationData.Json["anomaly_no_check_nan_grad_is_nan"]!));
+        Assert.That(double.IsNaN(FoundationData.Values(grad)[0]), Is.EqualTo(FoundationData.Json.GetProperty("anomaly_no_check_nan_grad_is_nan").GetBoolean()));
     }
 
     [Test]

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,18 +10,17 @@ namespace AutogradKit.Tests.Support;
 /// </summary>
 public static class FoundationData
 {
-    private static readonly Lazy<JsonNode> Root = new(() =>
-        JsonNode.Parse(File.ReadAllText(TestDataFiles.PathOf("foundation.json")))!);
-
-    /// <summary>The whole document.</summary>
-    public static JsonNode Json => Root.Value;
+    /// <summary>The whole document, read through <see cref="TestDataFiles"/>.</summary>
+    public static JsonElement Json => TestDataFiles.Json("foundation.json");
 
     /// <summary>An error text PyTorch printed; an entry of "overrides" (libtorch 2.10's text) wins.</summary>
     public static string Error(string key) =>
-        (string?)Json["overrides"]?[key] ?? (string)Json["errors"]![key]!;
+        Json.TryGetProperty("overrides", out JsonElement overrides) && overrides.TryGetProperty(key, out JsonElement text)
+            ? text.GetString()!
+            : Json.GetProperty("errors").GetProperty(key).GetString()!;
 
     /// <summary>A list of numbers.</summary>
-    public static double[] Doubles(JsonNode? node) => node!.AsArray().Select(v => (double)v!).ToArray();
+    public static double[] Doubles(JsonElement node) => [.. node.EnumerateArray().Select(v => v.GetDouble())];
 
     /// <summary>The flattened values of <paramref name="t"/>, as doubles, read on the CPU.</summary>
     public static double[] Values(Tensor t)

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using AutogradKit.Tests.Support;
 using NUnit.Framework;
 using TorchSharp;
@@ -10,9 +10,9 @@ public class BackwardExtensionsTests
 {
     private const double Tolerance = 1e-5;
 
-    private static JsonNode Notebook => FoundationData.Json["notebook"]!;
+    private static JsonElement Notebook => FoundationData.Json.GetProperty("notebook");
 
-    private static Tensor FromJson(JsonNode? values, Device device, params long[] shape) =>
+    private static Tensor FromJson(JsonElement values, Device device, params long[] shape) =>
         torch.tensor(FoundationData.Doubles(values).Select(v => (float)v).ToArray(), device: device).reshape(shape);
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
@@ -21,22 +21,22 @@ public class BackwardExtensionsTests
         Device dev = DeviceCases.Device(device);
         using var x = torch.ones(5, device: dev);
         using var y = torch.zeros(3, device: dev);
-        using var w = FromJson(Notebook["w"], dev, 5, 3).RequiresGrad();
-        using var b = FromJson(Notebook["b"], dev, 3).RequiresGrad();
+        using var w = FromJson(Notebook.GetProperty("w"), dev, 5, 3).RequiresGrad();
+        using var b = FromJson(Notebook.GetProperty("b"), dev, 3).RequiresGrad();
         using var z = torch.matmul(x, w) + b;
         using var loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y);
-        Assert.That(loss.item<float>(), Is.EqualTo((double)Notebook["loss"]!).Within(Tolerance));
+        Assert.That(loss.item<float>(), Is.EqualTo(Notebook.GetProperty("loss").GetDouble()).Within(Tolerance));
 
         loss.Backward();
         using (var wGrad = w.grad!)
         using (var bGrad = b.grad!)
         {
-            Assert.That(FoundationData.Values(wGrad), Is.EqualTo(FoundationData.Doubles(Notebook["w_grad"])).Within(Tolerance));
-            Assert.That(FoundationData.Values(bGrad), Is.EqualTo(FoundationData.Doubles(Notebook["b_grad"])).Within(Tolerance));
+            Assert.That(FoundationData.Values(wGrad), Is.EqualTo(FoundationData.Doubles(Notebook.GetProperty("w_grad"))).Within(Tolerance));
+            Assert.That(FoundationData.Values(bGrad), Is.EqualTo(FoundationData.Doubles(Notebook.GetProperty("b_grad"))).Within(Tolerance));
         }
 
         var e = Assert.Throws<GraphFreedException>(() => loss.Backward())!;
-        Assert.That(e.Message, Is.EqualTo((string)Notebook["second_backward_error"]!));
+        Assert.That(e.Message, Is.EqualTo(Notebook.GetProperty("second_backward_error").GetString()));
         Assert.That(e.Message, Does.StartWith("Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed)."));
         Assert.That(e.NativeMessage, Does.StartWith(e.Message));
         Assert.That(e.Message, Does.Not.Contain("frame #").And.Not.Contain("Exception raised from"));
@@ -52,23 +52,23 @@ public class BackwardExtensionsTests
         out_.Backward(ones, retainGraph: true);
         using (var g = inp.grad!)
         {
-            Assert.That(FoundationData.Values(g), Is.EqualTo(FoundationData.Doubles(Notebook["inp_grad_first"])).Within(Tolerance));
+            Assert.That(FoundationData.Values(g), Is.EqualTo(FoundationData.Doubles(Notebook.GetProperty("inp_grad_first"))).Within(Tolerance));
         }
         out_.Backward(ones, retainGraph: true);
         using (var g = inp.grad!)
         {
-            Assert.That(FoundationData.Values(g), Is.EqualTo(FoundationData.Doubles(Notebook["inp_grad_second"])).Within(Tolerance));
+            Assert.That(FoundationData.Values(g), Is.EqualTo(FoundationData.Doubles(Notebook.GetProperty("inp_grad_second"))).Within(Tolerance));
         }
         inp.ZeroGrad();
         out_.Backward(ones, retainGraph: true);
         using (var g = inp.grad!)
         {
-            Assert.That(FoundationData.Values(g), Is.EqualTo(FoundationData.Doubles(Notebook["inp_grad_after_zero"])).Within(Tolerance));
+            Assert.That(FoundationData.Values(g), Is.EqualTo(FoundationData.Doubles(Notebook.GetProperty("inp_grad_after_zero"))).Within(Tolerance));
         }
     }
 
     private static IEnumerable<TestCaseData> ExpressionCases() =>
-        DeviceCases.Cross(FoundationData.Json["expressions"]!.AsArray().Select(e => new object?[] { (string)e!["name"]! }));
+        DeviceCases.Cross(FoundationData.Json.GetProperty("expressions").EnumerateArray().Select(e => new object?[] { e.GetProperty("name").GetString() }));
 
     private static Tensor Expression(string name, Tensor x) => name switch
     {
@@ -82,51 +82,51 @@ public class BackwardExtensionsTests
     [TestCaseSource(nameof(ExpressionCases))]
     public void Backward_Expressions_MatchPyTorch(string device, string name)
     {
-        JsonNode data = FoundationData.Json["expressions"]!.AsArray().Single(e => (string)e!["name"]! == name)!;
+        JsonElement data = FoundationData.Json.GetProperty("expressions").EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
         Device dev = DeviceCases.Device(device);
-        using var x = torch.tensor(FoundationData.Doubles(data["x"]), dtype: ScalarType.Float64, device: dev).RequiresGrad();
+        using var x = torch.tensor(FoundationData.Doubles(data.GetProperty("x")), dtype: ScalarType.Float64, device: dev).RequiresGrad();
         using var output = Expression(name, x);
-        using var v = data["v"] is null ? null : torch.tensor(FoundationData.Doubles(data["v"]), dtype: ScalarType.Float64, device: dev);
+        using var v = data.GetProperty("v") is { ValueKind: JsonValueKind.Array } seed ? torch.tensor(FoundationData.Doubles(seed), dtype: ScalarType.Float64, device: dev) : null;
 
         output.Backward(v);
 
-        Assert.That(FoundationData.Values(output), Is.EqualTo(FoundationData.Doubles(data["out"])).Within(1e-12));
+        Assert.That(FoundationData.Values(output), Is.EqualTo(FoundationData.Doubles(data.GetProperty("out"))).Within(1e-12));
         using var grad = x.grad!;
-        Assert.That(FoundationData.Values(grad), Is.EqualTo(FoundationData.Doubles(data["grad"])).Within(1e-12));
+        Assert.That(FoundationData.Values(grad), Is.EqualTo(FoundationData.Doubles(data.GetProperty("grad"))).Within(1e-12));
     }
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void Backward_CreateGraph_KeepsTheGraphForSecondDerivatives(string device)
     {
-        JsonNode data = FoundationData.Json["create_graph"]!;
-        using var x = torch.tensor(FoundationData.Doubles(data["x"]), dtype: ScalarType.Float64, device: DeviceCases.Device(device)).RequiresGrad();
+        JsonElement data = FoundationData.Json.GetProperty("create_graph");
+        using var x = torch.tensor(FoundationData.Doubles(data.GetProperty("x")), dtype: ScalarType.Float64, device: DeviceCases.Device(device)).RequiresGrad();
         using var y = x.pow(3).sum();
 
         y.Backward(createGraph: true);
 
         using var first = x.grad!;
-        Assert.That(FoundationData.Values(first), Is.EqualTo(FoundationData.Doubles(data["first_grad"])).Within(1e-12));
-        Assert.That(first.requires_grad, Is.EqualTo((bool)data["first_grad_requires_grad"]!));
+        Assert.That(FoundationData.Values(first), Is.EqualTo(FoundationData.Doubles(data.GetProperty("first_grad"))).Within(1e-12));
+        Assert.That(first.requires_grad, Is.EqualTo(data.GetProperty("first_grad_requires_grad").GetBoolean()));
         Assert.That(first.is_leaf, Is.False, "the gradient has a grad_fn");
         x.grad = null;
         using var firstSum = first.sum();
         firstSum.Backward();
         using var second = x.grad!;
-        Assert.That(FoundationData.Values(second), Is.EqualTo(FoundationData.Doubles(data["second_grad"])).Within(1e-12));
+        Assert.That(FoundationData.Values(second), Is.EqualTo(FoundationData.Doubles(data.GetProperty("second_grad"))).Within(1e-12));
     }
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void Backward_CreateGraph_RetainsTheGraphByDefault(string device)
     {
-        JsonNode data = FoundationData.Json["create_graph_retains"]!;
-        using var x = torch.tensor(FoundationData.Doubles(data["x"]), dtype: ScalarType.Float64, device: DeviceCases.Device(device)).RequiresGrad();
+        JsonElement data = FoundationData.Json.GetProperty("create_graph_retains");
+        using var x = torch.tensor(FoundationData.Doubles(data.GetProperty("x")), dtype: ScalarType.Float64, device: DeviceCases.Device(device)).RequiresGrad();
         using var y = x.pow(2).sum();
 
         y.Backward(createGraph: true);
         Assert.DoesNotThrow(() => y.Backward(createGraph: true));
 
         using var grad = x.grad!;
-        Assert.That(FoundationData.Values(grad), Is.EqualTo(FoundationData.Doubles(data["grad_after_two"])).Within(1e-12));
+        Assert.That(FoundationData.Values(grad), Is.EqualTo(FoundationData.Doubles(data.GetProperty("grad_after_two"))).Within(1e-12));
     }
 
     private static IEnumerable<TestCaseData> ShapeCases() => DeviceCases.Cross(

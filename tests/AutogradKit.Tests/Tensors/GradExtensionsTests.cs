@@ -150,6 +150,6 @@ public class GradExtensionsTests
         Assert.That(e.NativeMessage, Does.StartWith(e.Message));
         using var grad = a.grad!;
         // As in PyTorch: libtorch refuses after the kernel ran, so the gradient is zeroed anyway.
-        Assert.That(FoundationData.Values(grad), Is.EqualTo(FoundationData.Doubles(FoundationData.Json["zero_inference_grad_after_error"])));
+        Assert.That(FoundationData.Values(grad), Is.EqualTo(FoundationData.Doubles(FoundationData.Json.GetProperty("zero_inference_grad_after_error"))));
     }
 }

@@ -10,15 +10,15 @@ public class RequiresGradExtensionsTests
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void Detach_SharesStorageAndLeavesTheGraph(string device)
     {
-        var expected = FoundationData.Json["detach"]!;
+        var expected = FoundationData.Json.GetProperty("detach");
         using var x = torch.tensor(new[] { 1.0f, 2.0f }, device: DeviceCases.Device(device)).RequiresGrad();
         using var y = x * 3;
 
         using var d = y.Detach();
 
-        Assert.That(d.requires_grad, Is.EqualTo((bool)expected["requires_grad"]!));
-        Assert.That(d.is_leaf, Is.EqualTo((bool)expected["is_leaf"]!));
-        Assert.That(d.is_leaf && !d.requires_grad, Is.EqualTo((bool)expected["grad_fn_is_none"]!), "no grad_fn");
+        Assert.That(d.requires_grad, Is.EqualTo(expected.GetProperty("requires_grad").GetBoolean()));
+        Assert.That(d.is_leaf, Is.EqualTo(expected.GetProperty("is_leaf").GetBoolean()));
+        Assert.That(d.is_leaf && !d.requires_grad, Is.EqualTo(expected.GetProperty("grad_fn_is_none").GetBoolean()), "no grad_fn");
         d.add_(1);
         Assert.That(FoundationData.Values(y), Is.EqualTo(new[] { 4.0, 7.0 }), "writes through the detached tensor are seen by the original");
         Assert.That(d, Is.Not.SameAs(y));
@@ -55,7 +55,7 @@ public class RequiresGradExtensionsTests
         var e = Assert.Throws<AutogradException>(() => x.RequiresGrad())!;
 
         Assert.That(e.Message, Is.EqualTo(FoundationData.Error("requires_grad_integer")));
-        Assert.That(e.Message, Is.Not.EqualTo((string)FoundationData.Json["errors"]!["requires_grad_integer"]!), "PyTorch 1.13's Python text is overridden by libtorch 2.10's");
+        Assert.That(e.Message, Is.Not.EqualTo(FoundationData.Json.GetProperty("errors").GetProperty("requires_grad_integer").GetString()), "PyTorch 1.13's Python text is overridden by libtorch 2.10's");
         Assert.That(x.requires_grad, Is.False);
         Assert.That(x.RequiresGrad(false), Is.SameAs(x), "false on integers is allowed");
     }
@@ -63,8 +63,8 @@ public class RequiresGradExtensionsTests
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void RetainGrad_FillsTheGradOfANonLeaf(string device)
     {
-        var expected = FoundationData.Json["retain_grad"]!;
-        using var x = torch.tensor(FoundationData.Doubles(expected["x"]).Select(v => (float)v).ToArray(), device: DeviceCases.Device(device)).RequiresGrad();
+        var expected = FoundationData.Json.GetProperty("retain_grad");
+        using var x = torch.tensor(FoundationData.Doubles(expected.GetProperty("x")).Select(v => (float)v).ToArray(), device: DeviceCases.Device(device)).RequiresGrad();
         using var mid = x * 2;
         mid.RetainGrad();
         using (var l = mid.pow(2).sum())
@@ -73,8 +73,8 @@ public class RequiresGradExtensionsTests
         }
         using var midGrad = mid.grad!;
         using var xGrad = x.grad!;
-        Assert.That(FoundationData.Values(midGrad), Is.EqualTo(FoundationData.Doubles(expected["mid_grad"])).Within(1e-6));
-        Assert.That(FoundationData.Values(xGrad), Is.EqualTo(FoundationData.Doubles(expected["x_grad"])).Within(1e-6));
+        Assert.That(FoundationData.Values(midGrad), Is.EqualTo(FoundationData.Doubles(expected.GetProperty("mid_grad"))).Within(1e-6));
+        Assert.That(FoundationData.Values(xGrad), Is.EqualTo(FoundationData.Doubles(expected.GetProperty("x_grad"))).Within(1e-6));
     }
 
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
