@@ -34,4 +34,27 @@ internal static class FirstUseCheck
         }
         return result;
     }
+
+    /// <summary>
+    /// A layout check run once, lazily, by <see cref="Run{T}"/>: off the verified platform it is
+    /// <see cref="PlatformSupport.NotSupported"/>(<paramref name="feature"/>, <paramref name="reason"/>) without
+    /// running; otherwise <paramref name="check"/>'s verdict, an exception it throws turned into
+    /// <paramref name="mismatch"/>'s. The value is the failure, or null when the feature can be used.
+    /// </summary>
+    public static Lazy<Exception?> Once(string name, string feature, string reason, Func<Exception?> check, Func<string, Exception, Exception> mismatch) =>
+        new(() => Run(() =>
+        {
+            if (!AbiFacts.IsVerifiedPlatform)
+            {
+                return PlatformSupport.NotSupported(feature, reason);
+            }
+            try
+            {
+                return check();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                return mismatch(e.Message, e);
+            }
+        }, name), LazyThreadSafetyMode.ExecutionAndPublication);
 }

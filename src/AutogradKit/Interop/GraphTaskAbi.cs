@@ -10,7 +10,7 @@ namespace AutogradKit;
 /// <remarks>Thread-safe; runs at most once per process, on a fresh thread (<see cref="FirstUseCheck"/>), after <see cref="NodeLayout"/> and <see cref="HookAbi"/>.</remarks>
 internal static unsafe class GraphTaskAbi
 {
-    private static readonly Lazy<Exception?> Failure = new(() => FirstUseCheck.Run(Verify, "AutogradKit graph task check"), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit graph task check", "Multi-grad hooks", "they read libtorch's engine state", Check, Mismatch);
 
     /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when the graph task cannot be read here.</summary>
     public static void EnsureVerified()
@@ -20,22 +20,6 @@ internal static unsafe class GraphTaskAbi
         if (Failure.Value is { } failure)
         {
             throw failure;
-        }
-    }
-
-    private static Exception? Verify()
-    {
-        if (!AbiFacts.IsVerifiedPlatform)
-        {
-            return PlatformSupport.NotSupported("Multi-grad hooks", "they read libtorch's engine state");
-        }
-        try
-        {
-            return Check();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return Mismatch(e.Message, e);
         }
     }
 

@@ -19,7 +19,7 @@ namespace AutogradKit;
 /// </remarks>
 internal static class HookAbi
 {
-    private static readonly Lazy<Exception?> Failure = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit hook ABI check", "Tensor hooks", "they call libtorch's C++ API directly", Check, Mismatch);
 
     /// <summary>Throws <see cref="PlatformNotSupportedException"/> (<see cref="PlatformSupport"/>) on another platform, <see cref="NotSupportedException"/> when this libtorch does not match the facts.</summary>
     public static void EnsureVerified()
@@ -27,24 +27,6 @@ internal static class HookAbi
         if (Failure.Value is { } failure)
         {
             throw failure;
-        }
-    }
-
-    private static Exception? VerifyOnFreshThread() => FirstUseCheck.Run(Verify, "AutogradKit hook ABI check");
-
-    private static Exception? Verify()
-    {
-        if (!AbiFacts.IsVerifiedPlatform)
-        {
-            return PlatformSupport.NotSupported("Tensor hooks", "they call libtorch's C++ API directly");
-        }
-        try
-        {
-            return Check();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return Mismatch(e.Message, e);
         }
     }
 

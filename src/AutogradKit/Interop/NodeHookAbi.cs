@@ -14,7 +14,7 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe class NodeHookAbi
 {
-    private static readonly Lazy<Exception?> Failure = new(() => FirstUseCheck.Run(Verify, "AutogradKit node hook ABI check"), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit node hook ABI check", "Node hooks", "they call libtorch's C++ API directly", Check, Mismatch);
 
     /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when node hooks cannot work here.</summary>
     public static void EnsureVerified()
@@ -24,22 +24,6 @@ internal static unsafe class NodeHookAbi
         if (Failure.Value is { } failure)
         {
             throw failure;
-        }
-    }
-
-    private static Exception? Verify()
-    {
-        if (!AbiFacts.IsVerifiedPlatform)
-        {
-            return PlatformSupport.NotSupported("Node hooks", "they call libtorch's C++ API directly");
-        }
-        try
-        {
-            return Check();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            return Mismatch(e.Message, e);
         }
     }
 
