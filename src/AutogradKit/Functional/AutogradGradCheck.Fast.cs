@@ -30,18 +30,14 @@ public static partial class Autograd
             analytical[j] = vJ.Select((t, i) => ReduceWithU(t.reshape(-1), uReal[i], uImag[i])).ToArray();
         }
 
-        // numerical[i]: J·u of every float or complex output for input i.
-        var numerical = new Tensor[diffInputs.Length][];
-        for (int i = 0; i < diffInputs.Length; i++)
-        {
-            numerical[i] = NumericalJu(run, xs, diffInputs[i], uReal[i], uImag[i], settings.Eps)
-                .Where((_, o) => IsFloatOrComplex(funcOut[o])).Select(ju => ju!).ToArray();
-        }
+        // allJu[i]: J·u of every output for input i; numerical[i]: of the float or complex ones.
+        Tensor[][] allJu = diffInputs.Select((x, i) => NumericalJu(run, xs, x, uReal[i], uImag[i], settings.Eps)).ToArray();
+        Tensor[][] numerical = allJu.Select(jus => jus.Where((_, o) => IsFloatOrComplex(funcOut[o])).ToArray()).ToArray();
 
         if (outputs.Length == 0)
         {
-            // _check_no_differentiable_outputs_fast, nondet_tol 0.
-            foreach (Tensor ju in numerical.SelectMany(n => n))
+            // _check_no_differentiable_outputs_fast, nondet_tol 0: integer outputs count too.
+            foreach (Tensor ju in allJu.SelectMany(n => n))
             {
                 if (ju.numel() != 0 && ju.abs().max().to_type(ScalarType.Float64).item<double>() > 0)
                 {
@@ -109,19 +105,19 @@ public static partial class Autograd
     /// <summary>
     /// gradcheck.py's <c>_get_numerical_jvp_wrt_specific_input</c>: J·u of every output by central differences
     /// along eps·u (the whole input perturbed at once); for a complex input, along eps·u_r and eps·u_i·1j,
-    /// combined as the conjugate Wirtinger derivative. Null for an integer output.
+    /// combined as the conjugate Wirtinger derivative.
     /// </summary>
-    private static Tensor?[] NumericalJu(Func<Tensor[], Tensor[]> run, Tensor[] xs, Tensor x, Tensor uReal, Tensor? uImag, double eps)
+    private static Tensor[] NumericalJu(Func<Tensor[], Tensor[]> run, Tensor[] xs, Tensor x, Tensor uReal, Tensor? uImag, double eps)
     {
         long[] shape = TensorShape.Of(x);
         Tensor entry = x.detach();
         Tensor deltaReal = uReal.reshape(shape) * eps;
-        Tensor?[] jus = CentralDifference(run, xs, entry, deltaReal, eps, onIndex: false);
+        Tensor[] jus = CentralDifference(run, xs, entry, deltaReal, eps, onIndex: false);
         if (uImag is not null)
         {
             Tensor deltaImag = torch.complex(torch.zeros_like(uImag), uImag * eps).reshape(shape);
-            Tensor?[] imag = CentralDifference(run, xs, entry, deltaImag, eps, onIndex: false);
-            jus = jus.Select((ju, o) => ju is null ? null : WirtingerCombine(ju, imag[o]!)).ToArray();
+            Tensor[] imag = CentralDifference(run, xs, entry, deltaImag, eps, onIndex: false);
+            jus = jus.Select((ju, o) => WirtingerCombine(ju, imag[o])).ToArray();
         }
         return jus;
     }

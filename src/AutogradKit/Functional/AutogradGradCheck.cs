@@ -327,7 +327,7 @@ public static partial class Autograd
                 Tensor a2 = a.to(promoted), n2 = nu.to(a.device).to(promoted);
                 if (!torch.allclose(a2, n2, settings.Rtol, settings.Atol))
                 {
-                    throw Mismatch(a2, n2, i, c, settings.Atol, settings.Rtol, NotAllCloseMessage(a, nu, i, c, part));
+                    throw Mismatch(a2, n2, c, settings.Atol, settings.Rtol, NotAllCloseMessage(a, nu, i, c, part));
                 }
             }
         }
@@ -396,15 +396,15 @@ public static partial class Autograd
             {
                 using DisposeScope step = torch.NewDisposeScope();
                 Tensor entry = flat.narrow(0, e, 1);
-                Tensor?[] columns = CentralDifference(run, xs, entry, RealStep(x, eps), eps, onIndex);
+                Tensor[] columns = CentralDifference(run, xs, entry, RealStep(x, eps), eps, onIndex);
                 if (x.is_complex())
                 {
-                    Tensor?[] imagColumns = CentralDifference(run, xs, entry, ImaginaryStep(x, eps), eps, onIndex);
-                    columns = columns.Select((col, o) => col is null ? null : WirtingerCombine(col, imagColumns[o]!)).ToArray();
+                    Tensor[] imagColumns = CentralDifference(run, xs, entry, ImaginaryStep(x, eps), eps, onIndex);
+                    columns = columns.Select((col, o) => WirtingerCombine(col, imagColumns[o])).ToArray();
                 }
                 for (int o = 0; o < funcOut.Length; o++)
                 {
-                    if (columns[o] is { } col)
+                    if (IsFloatOrComplex(funcOut[o]) && columns[o] is { } col)
                     {
                         numerical[c][o][e].copy_(col);
                     }
@@ -414,8 +414,8 @@ public static partial class Autograd
         return numerical;
     }
 
-    /// <summary>gradcheck.py's <c>_compute_numerical_gradient</c>: (f(x + δ) − f(x − δ)) / 2·‖δ‖ for every output, null for an integer one.</summary>
-    private static Tensor?[] CentralDifference(Func<Tensor[], Tensor[]> run, Tensor[] xs, Tensor entry, Tensor delta, double normDelta, bool onIndex)
+    /// <summary>gradcheck.py's <c>_compute_numerical_gradient</c>: (f(x + δ) − f(x − δ)) / 2·‖δ‖ for every output (integer ones too, as true division).</summary>
+    private static Tensor[] CentralDifference(Func<Tensor[], Tensor[]> run, Tensor[] xs, Tensor entry, Tensor delta, double normDelta, bool onIndex)
     {
         Tensor orig = entry.clone();
         using (torch.no_grad())
@@ -432,11 +432,11 @@ public static partial class Autograd
         {
             entry.copy_(orig);
         }
-        var result = new Tensor?[outA.Length];
+        var result = new Tensor[outA.Length];
         for (int o = 0; o < outA.Length; o++)
         {
             CheckSameDtypeAndShape(outA[o], outB[o], normDelta, onIndex, "f");
-            result[o] = IsFloatOrComplex(outA[o]) ? ((outB[o] - outA[o]) / (2 * normDelta)).reshape(-1) : null;
+            result[o] = ((outB[o] - outA[o]) / (2 * normDelta)).reshape(-1);
         }
         return result;
     }
@@ -572,9 +572,8 @@ public static partial class Autograd
     }
 
     /// <summary>The exception for a slow-mode mismatch: PyTorch's text, then the first element that differs (its real part, for complex Jacobians).</summary>
-    private static GradCheckException Mismatch(Tensor analytical, Tensor numerical, int outputIndex, int inputIndex, double atol, double rtol, string message)
+    private static GradCheckException Mismatch(Tensor analytical, Tensor numerical, int inputIndex, double atol, double rtol, string message)
     {
-        _ = outputIndex;
         Tensor bad = ((analytical - numerical).abs() > (atol + rtol * numerical.abs())).logical_or(analytical.isnan()).reshape(-1).nonzero();
         long flat = bad.numel() > 0 ? bad[0][0].item<long>() : 0;
         long cols = numerical.shape[1];

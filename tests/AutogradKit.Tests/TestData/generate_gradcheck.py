@@ -96,6 +96,8 @@ cases["fast_integer_output"] = outcome(lambda: gradcheck(lambda x: (x > 0).long(
 cases["fast_shape_change"] = outcome(lambda: gradcheck(lambda x: x[x > 0.5] * 2, (half,), fast_mode=True))
 cases["fast_gradgrad_cube"] = outcome(lambda: gradgradcheck(lambda x: x.pow(3), (x3,), (go,), fast_mode=True))
 cases["fast_gradgrad_detached_backward"] = outcome(lambda: gradgradcheck(lambda x: x * x.detach().exp(), (x3,), (go,), fast_mode=True))
+cases["integer_output_jumps"] = outcome(lambda: gradcheck(lambda x: (x * 1e7).long(), (a,)))
+cases["fast_integer_output_jumps"] = outcome(lambda: gradcheck(lambda x: (x * 1e7).long(), (a,), fast_mode=True))
 m4 = torch.tensor([[0.5, -1.2], [2.0, 0.7]], dtype=D, requires_grad=True)
 cases["fast_matmul_wrong"] = outcome(lambda: gradcheck(lambda m, x: m @ x.detach() * x[:2], (m4, x3[:2].detach().clone().requires_grad_()), fast_mode=True))
 
@@ -168,6 +170,8 @@ for fast in (False, True):
     cases[p + "complex_wrong_second_output"] = outcome(lambda: gradcheck(lambda z, x: (z.abs() * x, z * x.detach() * x), (z2, r2), fast_mode=fast))
     cases[p + "complex_to_real_wrong"] = outcome(lambda: gradcheck(lambda z: (z * z.detach()).real, (z2,), fast_mode=fast))
 cases["complex_gradgrad"] = outcome(lambda: gradgradcheck(lambda z: z * z * z, (z2,), (w2.detach().requires_grad_(),)))
+cases["complex_gradgrad_generated"] = outcome(lambda: gradgradcheck(lambda z: z * z * z, (z2,)))
+cases["complex_gradgrad_generated_fast"] = outcome(lambda: gradgradcheck(lambda z: z * z * z, (z2,), fast_mode=True, gen_non_contig_grad_outputs=True))
 cases["complex_batched"] = outcome(lambda: gradcheck(lambda z: z * z, (z2,), check_batched_grad=True))
 
 # Python's repr of the floats gradcheck's texts print (f-strings of 0-dim tensors format their item()).
