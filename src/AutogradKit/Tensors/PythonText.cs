@@ -23,6 +23,61 @@ internal static class PythonText
     }
 
     /// <summary>
+    /// Python's <c>repr(float)</c>: the shortest round-trip digits, positional for decimal exponents −4 to 15
+    /// (<c>4.0</c>, <c>0.0001</c>), scientific otherwise (<c>1e-06</c>, <c>1.5e+16</c>); <c>nan</c>, <c>inf</c>.
+    /// </summary>
+    internal static string Float(double value)
+    {
+        if (double.IsNaN(value))
+        {
+            return "nan";
+        }
+        if (double.IsInfinity(value))
+        {
+            return value > 0 ? "inf" : "-inf";
+        }
+        // "E16" gives 17 significant digits; "R" the shortest that round-trip: take its digits, compute the exponent.
+        string shortest = Math.Abs(value).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        int exponent;
+        string mantissa;
+        int e = shortest.IndexOf('E', StringComparison.Ordinal);
+        if (e >= 0)
+        {
+            mantissa = shortest[..e];
+            exponent = int.Parse(shortest[(e + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            mantissa = shortest;
+            exponent = 0;
+        }
+        int dot = mantissa.IndexOf('.', StringComparison.Ordinal);
+        string intPart = dot >= 0 ? mantissa[..dot] : mantissa;
+        string digits = (intPart + (dot >= 0 ? mantissa[(dot + 1)..] : "")).TrimStart('0');
+        int leadingZeros = (intPart + (dot >= 0 ? mantissa[(dot + 1)..] : "")).Length - digits.Length;
+        // Decimal exponent of the first significant digit.
+        int exp10 = value == 0 ? 0 : exponent + intPart.Length - 1 - leadingZeros;
+        digits = digits.TrimEnd('0');
+        if (digits.Length == 0)
+        {
+            digits = "0";
+        }
+        string sign = value < 0 || (value == 0 && double.IsNegative(value)) ? "-" : "";
+        if (exp10 is < -4 or >= 16)
+        {
+            string m = digits.Length == 1 ? digits : digits[0] + "." + digits[1..];
+            return $"{sign}{m}e{(exp10 < 0 ? "-" : "+")}{Math.Abs(exp10):00}";
+        }
+        if (exp10 < 0)
+        {
+            return sign + "0." + new string('0', -exp10 - 1) + digits;
+        }
+        string whole = digits.Length > exp10 + 1 ? digits[..(exp10 + 1)] : digits.PadRight(exp10 + 1, '0');
+        string fraction = digits.Length > exp10 + 1 ? digits[(exp10 + 1)..] : "0";
+        return $"{sign}{whole}.{fraction}";
+    }
+
+    /// <summary>
     /// Python's <c>t.type()</c>, the legacy type name PyTorch's hook checks print: <c>torch.FloatTensor</c>,
     /// <c>torch.cuda.DoubleTensor</c>, …
     /// </summary>
