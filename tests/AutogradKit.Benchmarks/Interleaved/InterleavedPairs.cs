@@ -78,6 +78,10 @@ public static class InterleavedPairs
         // cheap elementwise operation ≤ 2× the operation alone.
         pairs.Add(new("PerSample", "Per-sample grads, 32→64→10 MLP, batch 64: Vmap(Grad) vs a loop of Grad", typeof(PerSampleGradientBenchmarks),
             nameof(PerSampleGradientBenchmarks.PerSample_VmapGrad), nameof(PerSampleGradientBenchmarks.PerSample_LoopOfGrad), true, "per_sample_vmap_grad", 0.10, 0.50));
+        // Not a target: the same per-sample gradients with the loss written without nll_loss (no batching rule in
+        // libtorch 2.10); the raw column is the cross_entropy version, so Kit ÷ raw is what the per-example fallback costs.
+        pairs.Add(new("PerSampleGather", "  ↳ loss as -log_softmax(z)[y] vs cross_entropy (both Vmap(Grad))", typeof(PerSampleGradientBenchmarks),
+            nameof(PerSampleGradientBenchmarks.PerSample_VmapGrad_Gather), nameof(PerSampleGradientBenchmarks.PerSample_VmapGrad), false, "per_sample_vmap_grad_gather", null, 0.50));
         pairs.Add(new("VmapOverhead", "Vmap(sin) of 64×64 vs sin", typeof(VmapOverheadBenchmarks),
             nameof(VmapOverheadBenchmarks.Vmap_Sin), nameof(VmapOverheadBenchmarks.Sin_NoVmap), true, "vmap_sin_64", 2.00, null));
         // Issue 13: checkpointing may cost at most half a step more than the plain step it replaces.
