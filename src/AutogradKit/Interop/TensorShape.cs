@@ -24,6 +24,22 @@ internal static class TensorShape
         return shape;
     }
 
+    /// <summary>The number of dimensions of <paramref name="t"/> (<c>t.dim()</c>).</summary>
+    public static long Rank(Tensor t)
+    {
+        long rank = NativeMethods.THSTensor_ndimension(t.Handle);
+        GC.KeepAlive(t);
+        return rank;
+    }
+
+    /// <summary>The size of dimension <paramref name="dim"/> of <paramref name="t"/>, which the caller has checked is in <c>[0, rank)</c>.</summary>
+    public static long Size(Tensor t, long dim)
+    {
+        long size = NativeMethods.THSTensor_size(t.Handle, dim);
+        GC.KeepAlive(t);
+        return size;
+    }
+
     /// <summary>Whether <paramref name="a"/> and <paramref name="b"/> have the same sizes, without allocating.</summary>
     public static bool Same(Tensor a, Tensor b)
     {

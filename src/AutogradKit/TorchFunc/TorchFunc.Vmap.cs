@@ -194,14 +194,15 @@ public static partial class TorchFunc
                     nameof(args));
             }
             var dims = new long?[args.Length];
-            var sizes = new List<long>();
+            long batch = -1;
+            bool sizesDiffer = false;
             for (int i = 0; i < args.Length; i++)
             {
                 if (_inDims[i] is not int inDim)
                 {
                     continue;
                 }
-                long rank = args[i].dim();
+                long rank = TensorShape.Rank(args[i]);
                 if (inDim < -rank || inDim >= rank)
                 {
                     throw new ArgumentException(
@@ -210,19 +211,24 @@ public static partial class TorchFunc
                 }
                 long dim = inDim < 0 ? inDim + rank : inDim;
                 dims[i] = dim;
-                sizes.Add(args[i].shape[dim]);
+                long size = TensorShape.Size(args[i], dim);
+                sizesDiffer |= batch >= 0 && size != batch;
+                batch = batch < 0 ? size : batch;
             }
-            if (sizes.Count == 0)
+            if (batch < 0)
             {
                 throw new ArgumentException("vmap: Expected at least one Tensor to vmap over", nameof(args));
             }
-            if (sizes.Any(s => s != sizes[0]))
+            if (sizesDiffer)
             {
+                IEnumerable<long> sizes = Enumerable.Range(0, args.Length)
+                    .Where(i => dims[i] is not null)
+                    .Select(i => TensorShape.Size(args[i], dims[i]!.Value));
                 throw new ArgumentException(
                     $"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes [{string.Join(", ", sizes)}] for the mapped dimension",
                     nameof(args));
             }
-            return (sizes[0], dims);
+            return (batch, dims);
         }
 
         /// <summary>vmap.py's <c>_chunked_vmap</c>: the batch in slices of at most <paramref name="chunk"/>, the results concatenated.</summary>
@@ -294,10 +300,9 @@ public static partial class TorchFunc
             var results = new Tensor[outputs.Length];
             for (int j = 0; j < outputs.Length; j++)
             {
-                int outDim = OutDim(j);
-                results[j] = Ensure.Run(() => unwrapped[j] is (Tensor value, long dim)
-                    ? value.movedim([dim], [(long)outDim])
-                    : Expand(outputs[j], batch, outDim));
+                results[j] = unwrapped[j] is (Tensor value, long dim)
+                    ? MoveBatchDim(value, dim, OutDim(j))
+                    : Expand(outputs[j], batch, OutDim(j));
             }
             return results;
         }
@@ -315,9 +320,30 @@ public static partial class TorchFunc
                     error)
                 : error;
 
+        /// <summary>
+        /// init.cpp's <c>_movedim</c>: the unwrapped value itself when its batch dimension already is
+        /// <paramref name="outDim"/> (as PyTorch returns it; a <c>movedim</c> would cost a view a call), else moved there.
+        /// </summary>
+        private static Tensor MoveBatchDim(Tensor value, long dim, int outDim)
+        {
+            long rank = TensorShape.Rank(value);
+            if (outDim == dim || outDim + rank == dim)
+            {
+                return value;
+            }
+            try
+            {
+                return value.movedim([dim], [(long)outDim]);
+            }
+            catch (ExternalException e)
+            {
+                throw Ensure.Translate(e);
+            }
+        }
+
         private static Tensor Expand(Tensor output, long batch, int outDim)
         {
-            var sizes = output.shape.ToList();
+            var sizes = TensorShape.Of(output).ToList();
             int at = outDim < 0 ? outDim + sizes.Count + 1 : outDim;
             if (at < 0 || at > sizes.Count)
             {
@@ -325,7 +351,14 @@ public static partial class TorchFunc
                     $"Dimension out of range (expected to be in range of [{-(sizes.Count + 1)}, {sizes.Count}], but got {outDim})");
             }
             sizes.Insert(at, batch);
-            return output.expand([.. sizes]);
+            try
+            {
+                return output.expand([.. sizes]);
+            }
+            catch (ExternalException e)
+            {
+                throw Ensure.Translate(e);
+            }
         }
     }
 }

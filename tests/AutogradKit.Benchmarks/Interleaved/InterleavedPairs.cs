@@ -29,8 +29,9 @@ public sealed record PairSpec(
 /// The pairs the interleaved mode measures, with the issues' targets: every AutogradKit path ≤ 1.03× raw
 /// (ZeroGrad ≤ 1.00×) except the grad-mode scopes, which follow the async flow and must stay ≤ 0.50× PyTorch
 /// (issue 10 §4), training step ≤ 1.00× PyTorch, Jacobian loop ≤ 0.90× PyTorch, Jacobian vectorize
-/// ≤ 0.50× PyTorch, Repr 30×30 ≤ 0.10× PyTorch. Only the benchmark methods already in this project are
-/// named here (nothing is re-implemented). Thread-safe (immutable).
+/// ≤ 0.50× PyTorch, Repr 30×30 ≤ 0.10× PyTorch, per-sample gradients ≤ 0.10× a loop of Grad and ≤ 0.50×
+/// functorch, Vmap of a 64×64 elementwise operation ≤ 2× the operation. Only the benchmark methods already in this
+/// project are named here (nothing is re-implemented). Thread-safe (immutable).
 /// </summary>
 public static class InterleavedPairs
 {
@@ -73,6 +74,16 @@ public static class InterleavedPairs
             nameof(FunctionalBenchmarks.Hessian_AutogradKit), nameof(FunctionalBenchmarks.HessianBackwardLoop_Raw), true, "hessian_64", 1.03, null));
         pairs.Add(new("Jvp", "Functional.Jvp 64→64", typeof(JvpBenchmarks),
             nameof(JvpBenchmarks.Jvp_AutogradKit), nameof(JvpBenchmarks.JvpDoubleBackward_Raw), true, "jvp_64", null, 0.60));
+        // Issue 11: per-sample gradients ≥ 10× faster than a loop of Grad and ≤ 0.5× functorch's vmap(grad); Vmap around a
+        // cheap elementwise operation ≤ 2× the operation alone.
+        pairs.Add(new("PerSample", "Per-sample grads, 32→64→10 MLP, batch 64: Vmap(Grad) vs a loop of Grad", typeof(PerSampleGradientBenchmarks),
+            nameof(PerSampleGradientBenchmarks.PerSample_VmapGrad), nameof(PerSampleGradientBenchmarks.PerSample_LoopOfGrad), true, "per_sample_vmap_grad", 0.10, 0.50));
+        // Not a target: the same per-sample gradients with the loss written without nll_loss (no batching rule in
+        // libtorch 2.10); the raw column is the cross_entropy version, so Kit ÷ raw is what the per-example fallback costs.
+        pairs.Add(new("PerSampleGather", "  ↳ loss as -log_softmax(z)[y] vs cross_entropy (both Vmap(Grad))", typeof(PerSampleGradientBenchmarks),
+            nameof(PerSampleGradientBenchmarks.PerSample_VmapGrad_Gather), nameof(PerSampleGradientBenchmarks.PerSample_VmapGrad), false, "per_sample_vmap_grad_gather", null, 0.50));
+        pairs.Add(new("VmapOverhead", "Vmap(sin) of 64×64 vs sin", typeof(VmapOverheadBenchmarks),
+            nameof(VmapOverheadBenchmarks.Vmap_Sin), nameof(VmapOverheadBenchmarks.Sin_NoVmap), true, "vmap_sin_64", 2.00, null));
         // Issue 13: checkpointing may cost at most half a step more than the plain step it replaces.
         pairs.Add(new("Checkpoint32", "Checkpoint: 32×1024 MLP step, CheckpointSequential(8) vs plain", typeof(CheckpointBenchmarks),
             nameof(CheckpointBenchmarks.CheckpointSequential), nameof(CheckpointBenchmarks.Plain), false, null, 1.50, null));

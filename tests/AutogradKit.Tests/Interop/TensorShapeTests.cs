@@ -21,6 +21,16 @@ public class TensorShapeTests
         Assert.That(TensorShape.Of(view), Is.EqualTo((long[])[1, .. shape]));
     }
 
+    [TestCaseSource(nameof(Cases))]
+    public void RankAndSize_AreDimAndEachSize(string deviceName, long[] shape)
+    {
+        using Tensor t = torch.zeros(shape, device: DeviceCases.Device(deviceName));
+        using Tensor moved = shape.Length > 1 ? t.movedim([0L], [-1L]) : t.alias();
+        long[] expected = shape.Length > 1 ? [.. shape[1..], shape[0]] : shape;
+        Assert.That(TensorShape.Rank(moved), Is.EqualTo(expected.Length));
+        Assert.That(Enumerable.Range(0, expected.Length).Select(d => TensorShape.Size(moved, d)), Is.EqualTo(expected));
+    }
+
     [TestCaseSource(typeof(DeviceCases), nameof(DeviceCases.All))]
     public void Same_ComparesRankAndSizes(string deviceName)
     {

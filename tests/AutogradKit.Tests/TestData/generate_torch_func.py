@@ -61,6 +61,8 @@ VMAP = [
     ("outer_out1", lambda x, y: torch.outer(x, y), (0, 0), 1, [torch.linspace(-1, 1, 6).reshape(2, 3), torch.linspace(0, 1, 4).reshape(2, 2)]),
     ("both_in1", lambda x, y: x * y, (1, 0), 0, [torch.linspace(-1, 1, 12).reshape(4, 3), torch.linspace(0, 1, 12).reshape(3, 4)]),
     ("constant", lambda x: torch.ones(2), 0, 0, [torch.linspace(-1, 1, 6).reshape(3, 2)]),
+    # The batch stays last and out_dims=-1 names it: the result is returned without a movedim.
+    ("sin_in_neg1_out_neg1", lambda x: x.sin() * 2, -1, -1, [torch.linspace(-2, 2, 24).reshape(2, 3, 4)]),
 ]
 
 # Several outputs: vmap(f, in_dims, out_dims=(0, 1))

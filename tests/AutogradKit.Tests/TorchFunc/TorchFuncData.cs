@@ -69,6 +69,7 @@ internal static class TorchFuncData
         "sin" => a => a[0].sin(),
         "sum_in1" => a => a[0].sum(),
         "sin_in_neg1_out1" => a => a[0].sin() * 2,
+        "sin_in_neg1_out_neg1" => a => a[0].sin() * 2,
         "dot" => a => torch.dot(a[0], a[1]),
         "matvec" => a => a[0].matmul(a[1]),
         "x_times_sum" => a => a[0] * a[0].sum(),
