@@ -18,7 +18,7 @@ internal enum CxxAbi
 /// <summary>
 /// The one table of libtorch's C++ exports that more than one platform reaches, each by the name it has under each
 /// <see cref="CxxAbi"/>: a call is resolved here, by platform, before it is attempted, so an export that was not
-/// verified on this platform is refused with <see cref="PlatformSupport.NotSupported"/> and never becomes an
+/// verified on this platform is refused with <see cref="PlatformSupport.NotSupported(string, string)"/> and never becomes an
 /// <see cref="EntryPointNotFoundException"/> thrown across native frames (which Wine 8.0's SEH list does not survive).
 /// </summary>
 /// <remarks>
@@ -108,7 +108,7 @@ internal static class CxxExports
         public bool IsAvailable => Name is not null;
 
         /// <summary>
-        /// The export's address, resolved once. Throws <see cref="PlatformSupport.NotSupported"/>
+        /// The export's address, resolved once. Throws <see cref="PlatformSupport.NotSupported(string, string)"/>
         /// (<paramref name="feature"/>, <paramref name="reason"/>) where the platform has no verified name, and the same
         /// shape naming the symbol where the library lacks it: no native call is attempted either way.
         /// </summary>
@@ -121,12 +121,13 @@ internal static class CxxExports
             }
             if (Name is not { } name)
             {
-                throw PlatformSupport.NotSupported(feature, reason);
+                throw msvc is null ? PlatformSupport.NotSupported(feature, reason)
+                    : PlatformSupport.NotSupported(feature, reason, PlatformSupport.VerifiedOnLinuxAndWindows);
             }
             if (!NativeLibrary.TryLoad(library, typeof(CxxExports).Assembly, null, out IntPtr handle)
                 || !NativeLibrary.TryGetExport(handle, name, out address))
             {
-                throw PlatformSupport.NotSupported(feature, $"{reason}, and {library} does not export {name}");
+                throw PlatformSupport.NotSupported(feature, $"{reason}, and {library} does not export {name}", Abi == CxxAbi.Msvc ? AbiFacts.Msvc.VerifiedOn : AbiFacts.VerifiedOn);
             }
             Volatile.Write(ref _address, address);
             return address;

@@ -204,7 +204,7 @@ internal static unsafe class NodeLayout
             LibTorchLoader.EnsureLoaded();
             if (CxxExports.Abi == CxxAbi.Unverified)
             {
-                return new Layout(0, PlatformSupport.NotSupported("GradFn", "it reads libtorch's C++ autograd graph"));
+                return new Layout(0, PlatformSupport.NotSupported("GradFn", "it reads libtorch's C++ autograd graph", PlatformSupport.VerifiedOnLinuxAndWindows));
             }
             return new Layout(Verify(), null);
         }
