@@ -452,4 +452,95 @@ internal static class AbiFacts
         /// <summary>An upper bound on the nodes walked in one set, so that a corrupt list can never loop forever.</summary>
         public const int MaxNodes = 1 << 24;
     }
+
+    /// <summary>
+    /// The same facts for Windows x64, where TorchSharp ships libtorch built with MSVC (its C++ ABI and its STL); each
+    /// beside the Linux fact it replaces and checked at first use the same way. Read from MSVC's STL headers
+    /// (<c>xstring</c>, <c>memory</c>) and libtorch 2.10's, and verified from C# against TorchSharp 0.107.0's win-x64
+    /// <c>torch_cpu.dll</c> under Wine 8.0.
+    /// </summary>
+    internal static class Msvc
+    {
+        /// <summary>The libtorch, C++ runtime and platform these facts were read from and checked on.</summary>
+        public const string VerifiedOn = "libtorch 2.10.0 (TorchSharp 0.107.0), Windows x64, MSVC (checked under Wine 8.0)";
+
+        /// <summary>
+        /// MSVC's <c>std::string</c> (xstring, <c>_String_val</c>): a 16-byte union <c>_Bx</c> (the local buffer, or the
+        /// heap pointer in its first word), then <c>size_t _Mysize</c>, then <c>size_t _Myres</c> (the capacity; the
+        /// local buffer is in use while it is 15).
+        /// </summary>
+        /// <remarks>Checked by <see cref="NodeLayout"/> (a node's name read through <c>Node::name()</c>).</remarks>
+        internal static class StdString
+        {
+            /// <summary><c>sizeof(std::string)</c>.</summary>
+            public const int Size = 32;
+
+            /// <summary>from xstring: offset of <c>_Mysize</c>.</summary>
+            public const int LengthOffset = 16;
+
+            /// <summary>from xstring: offset of <c>_Myres</c>.</summary>
+            public const int CapacityOffset = 24;
+
+            /// <summary>from xstring: <c>_BUF_SIZE - 1</c>, the capacity of the local buffer at offset 0.</summary>
+            public const int LocalCapacity = 15;
+
+            /// <summary>
+            /// from xmemory (<c>_Big_allocation_threshold</c>): a buffer of this many bytes or more is over-aligned by
+            /// <c>operator new</c>'s caller and cannot be handed to <c>free</c>; such a name is left allocated.
+            /// </summary>
+            public const int BigAllocationThreshold = 4096;
+        }
+
+        /// <summary>
+        /// MSVC's <c>std::shared_ptr&lt;T&gt;</c> (memory: <c>_Ptr_base</c> {<c>_Ptr</c>, <c>_Rep</c>}) and its control block
+        /// <c>_Ref_count_base</c>: vtable pointer, <c>_Uses</c>, <c>_Weaks</c>.
+        /// </summary>
+        /// <remarks>
+        /// Checked by <see cref="NodeLayout"/>: the counts against a node whose count is known, and the release slot by
+        /// freeing an <c>AccumulateGrad</c> through it (its leaf's <c>TensorImpl</c> count must drop by one).
+        /// </remarks>
+        internal static class SharedPtr
+        {
+            /// <summary>from memory: offset of <c>_Rep</c> in a <c>shared_ptr</c>.</summary>
+            public const int ControlOffset = 8;
+
+            /// <summary>from memory: offset of <c>_Atomic_counter_t _Uses</c> in <c>_Ref_count_base</c>.</summary>
+            public const int UseCountOffset = 8;
+
+            /// <summary>from memory: offset of <c>_Atomic_counter_t _Weaks</c>.</summary>
+            public const int WeakCountOffset = 12;
+
+            /// <summary>from memory: vtable slot of <c>virtual void _Destroy() noexcept</c> (destroys the object).</summary>
+            public const int DisposeSlot = 0;
+
+            /// <summary>from memory: vtable slot of <c>virtual void _Delete_this() noexcept</c> (frees the block).</summary>
+            public const int DestroySlot = 1;
+
+            /// <summary>
+            /// from memory (<c>_Ref_count_obj2</c>: vtable pointer, two counts, then the object): where
+            /// <c>std::make_shared</c> puts the object in its block, as it does <c>AccumulateGrad</c>.
+            /// </summary>
+            public const int MakeSharedObjectOffset = 16;
+        }
+
+        /// <summary><c>torch::autograd::Node</c> (torch/csrc/autograd/function.h) and <c>Edge</c> (edge.h) as MSVC lays them out.</summary>
+        /// <remarks>Checked by <see cref="NodeLayout"/>: the offset against the exported <c>Node::next_edges()</c>, the edges on the graphs of <c>a + b</c> and <c>unbind</c>.</remarks>
+        internal static class Node
+        {
+            /// <summary>
+            /// from torch/csrc/autograd/function.h: offset of <c>edge_list next_edges_</c> (MSVC's <c>std::mutex</c> is 80
+            /// bytes where libstdc++'s is 40).
+            /// </summary>
+            public const int NextEdgesOffset = 136;
+
+            /// <summary>from torch/csrc/autograd/edge.h: <c>sizeof(Edge)</c>: the 16-byte <c>shared_ptr&lt;Node&gt;</c>, then <c>uint32_t input_nr</c>, padded.</summary>
+            public const int EdgeSize = 24;
+
+            /// <summary>from torch/csrc/autograd/edge.h: offset of <c>input_nr</c> in an <c>Edge</c>.</summary>
+            public const int InputNrOffset = 16;
+
+            /// <summary>The vftable MSVC exports for <c>AccumulateGrad</c>: the first word of every <c>AccumulateGrad</c> node.</summary>
+            public const string AccumulateGradVftable = "??_7AccumulateGrad@autograd@torch@@6B@";
+        }
+    }
 }

@@ -37,7 +37,7 @@ internal static class FirstUseCheck
 
     /// <summary>
     /// A layout check run once, lazily, by <see cref="Run{T}"/>: off the verified platform it is
-    /// <see cref="PlatformSupport.NotSupported"/>(<paramref name="feature"/>, <paramref name="reason"/>) without
+    /// <see cref="PlatformSupport.NotSupported(string, string)"/>(<paramref name="feature"/>, <paramref name="reason"/>) without
     /// running; otherwise <paramref name="check"/>'s verdict, an exception it throws turned into
     /// <paramref name="mismatch"/>'s. The value is the failure, or null when the feature can be used.
     /// </summary>

@@ -17,4 +17,7 @@ internal static class Libraries
 
     /// <summary>The C++ runtime libtorch was built against on Linux (libstdc++).</summary>
     public const string CxxRuntime = "libstdc++.so.6";
+
+    /// <summary>The C runtime MSVC-built libtorch allocates through on Windows (<c>operator new</c> is <c>malloc</c> there).</summary>
+    public const string Ucrt = "ucrtbase";
 }

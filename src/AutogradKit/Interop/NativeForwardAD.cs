@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace AutogradKit;
@@ -19,7 +18,7 @@ namespace AutogradKit;
 /// <para>Thread-safety: the level calls must be serialised by the caller (they are, under
 /// <see cref="Autograd.ForwardAD"/>'s lock); the operators may run on any thread.</para>
 /// </remarks>
-internal static partial class NativeForwardAD
+internal static class NativeForwardAD
 {
     private const string Script = """
         def make_dual(primal: Tensor, tangent: Tensor, level: int):
@@ -33,11 +32,18 @@ internal static partial class NativeForwardAD
 
     /// <summary><c>ForwardADLevel::get_next_idx()</c>: creates the next level and returns its index.</summary>
     /// <remarks>The caller has checked that no level exists: libtorch throws otherwise.</remarks>
-    public static long EnterLevel() => (long)GetNextIndex();
+    /// <exception cref="PlatformNotSupportedException">This platform's libtorch export was not verified.</exception>
+    public static unsafe long EnterLevel() =>
+        (long)((delegate* unmanaged<ulong>)CxxExports.ForwardLevelNext.Address(Feature, Reason))();
 
     /// <summary><c>ForwardADLevel::release_idx(level)</c>: destroys the level, and with it every tangent of that level.</summary>
     /// <remarks>The caller has checked that <paramref name="level"/> is the last level: libtorch throws otherwise.</remarks>
-    public static void ExitLevel(long level) => ReleaseIndex((ulong)level);
+    public static unsafe void ExitLevel(long level) =>
+        ((delegate* unmanaged<ulong, void>)CxxExports.ForwardLevelRelease.Address(Feature, Reason))((ulong)level);
+
+    private const string Feature = "Forward-mode AD";
+
+    private const string Reason = "it opens libtorch's dual levels through C++ exports";
 
     /// <summary><c>at::_make_dual(primal, tangent, level)</c>.</summary>
     public static Tensor MakeDual(Tensor primal, Tensor tangent, long level) =>
@@ -49,10 +55,4 @@ internal static partial class NativeForwardAD
         Tensor?[] parts = Unit.Value.Invoke("unpack_dual\0"u8, tensor, (int)level);
         return (parts[0]!, parts[1]);
     }
-
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd14ForwardADLevel12get_next_idxEv")]
-    private static partial ulong GetNextIndex();
-
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd14ForwardADLevel11release_idxEm")]
-    private static partial void ReleaseIndex(ulong level);
 }

@@ -68,7 +68,7 @@ internal static class NativeGraph
     internal static void CheckGradFnReadable(Tensor tensor, bool canAskIsView)
     {
         // is_view first: one direct call settles most tensors (graph roots are rarely views).
-        if (canAskIsView && !NativeMethods.TensorBase_is_view(tensor.Handle))
+        if (canAskIsView && CxxExports.TensorIsView.IsAvailable && !NativeMethods.TensorBase_is_view(tensor.Handle))
         {
             GC.KeepAlive(tensor);
             return;

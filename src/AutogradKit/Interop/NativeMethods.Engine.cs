@@ -4,7 +4,7 @@ namespace AutogradKit;
 
 /// <summary>
 /// libtorch's autograd engine entry points behind <see cref="NativeEngine"/>: C++ exports that never catch, called only
-/// where they cannot throw.
+/// where they cannot throw; the two that Windows has too go through <see cref="CxxExports"/>.
 /// </summary>
 internal static unsafe partial class NativeMethods
 {
@@ -12,8 +12,8 @@ internal static unsafe partial class NativeMethods
     /// <c>torch::autograd::Engine&amp; Engine::get_default_engine()</c>: the process's engine (the base <c>Engine</c>
     /// without Python), made on first call. Throws nothing.
     /// </summary>
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd6Engine18get_default_engineEv")]
-    internal static partial IntPtr Engine_get_default_engine();
+    internal static IntPtr Engine_get_default_engine() =>
+        ((delegate* unmanaged<IntPtr>)CxxExports.EngineDefault.Address(EngineFeature, EngineReason))();
 
     /// <summary>
     /// <c>void torch::autograd::impl::bump_version(const at::Tensor&amp;)</c>: adds one to the tensor's version counter.
@@ -27,7 +27,10 @@ internal static unsafe partial class NativeMethods
     /// inputs only (<c>torch.autograd.grad</c>, <c>backward(inputs=…)</c>), where reentrant checkpointing cannot work.
     /// Reads a thread-local flag; throws nothing.
     /// </summary>
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd6Engine19is_checkpoint_validEv")]
-    [return: MarshalAs(UnmanagedType.U1)]
-    internal static partial bool Engine_is_checkpoint_valid(IntPtr engine);
+    internal static bool Engine_is_checkpoint_valid(IntPtr engine) =>
+        ((delegate* unmanaged<IntPtr, byte>)CxxExports.EngineIsCheckpointValid.Address(EngineFeature, EngineReason))(engine) != 0;
+
+    private const string EngineFeature = "Checkpointing";
+
+    private const string EngineReason = "it asks libtorch's autograd engine through C++ exports";
 }

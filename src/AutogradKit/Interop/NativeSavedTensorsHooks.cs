@@ -24,7 +24,10 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe class NativeSavedTensorsHooks
 {
-    private static readonly IntPtr* Vtable = BuildVtable();
+    // Built on the first Create, which only the installed engine override calls (Linux x64): the vtable needs libstdc++'s
+    // type_info, and a type initializer that failed off Linux would throw across native frames whenever a test merely
+    // read Live (under Wine 8.0 that later kills the process in exception dispatch).
+    private static readonly Lazy<IntPtr> Vtable = new(() => (IntPtr)BuildVtable(), LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static readonly Lazy<IntPtr> FailureImpl = new(MakeFailureImpl, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -45,7 +48,7 @@ internal static unsafe class NativeSavedTensorsHooks
     internal static IntPtr Create(SavedTensorsHooksEntry entry)
     {
         IntPtr self = NativeMethods.OperatorNew((nuint)(2 * IntPtr.Size));
-        ((IntPtr*)self)[0] = (IntPtr)Vtable;
+        ((IntPtr*)self)[0] = Vtable.Value;
         ((IntPtr*)self)[1] = GCHandle.ToIntPtr(GCHandle.Alloc(new SavedSlot(entry)));
         Interlocked.Increment(ref s_live);
         return self;

@@ -17,6 +17,14 @@ internal static unsafe class NodeLayout
 {
     private static readonly Lazy<Layout> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
+
+    // This ABI's Node/Edge facts (AbiFacts.Node on Linux, AbiFacts.Msvc.Node on Windows); std::vector is
+    // {first, last, end of storage} under both (AbiFacts.Vector).
+    private static readonly int NextEdgesOffset = IsMsvc ? AbiFacts.Msvc.Node.NextEdgesOffset : AbiFacts.Node.NextEdgesOffset;
+    private static readonly int EdgeSize = IsMsvc ? AbiFacts.Msvc.Node.EdgeSize : AbiFacts.Node.EdgeSize;
+    private static readonly int InputNrOffset = IsMsvc ? AbiFacts.Msvc.Node.InputNrOffset : AbiFacts.Node.InputNrOffset;
+
     private sealed record Layout(int VariableOffset, Exception? Failure);
 
     /// <summary>Offset of <c>at::Tensor variable</c> in an AccumulateGrad, as found by the first-use check.</summary>
@@ -49,7 +57,9 @@ internal static unsafe class NodeLayout
     }
 
     /// <summary>The C++ type name of a node, fully qualified: <c>torch::autograd::generated::AddBackward0</c>.</summary>
-    internal static string QualifiedName(IntPtr node)
+    internal static string QualifiedName(IntPtr node) => IsMsvc ? QualifiedNameMsvc(node) : QualifiedNameItanium(node);
+
+    private static string QualifiedNameItanium(IntPtr node)
     {
         // libstdc++'s std::string: {char* data, size_t length, char local_buffer[16]}.
         byte* result = stackalloc byte[AbiFacts.StdString.Size];
@@ -69,7 +79,40 @@ internal static unsafe class NodeLayout
         {
             if (data != IntPtr.Zero && data != (IntPtr)(result + AbiFacts.StdString.LocalBufferOffset))
             {
-                NativeMethods.OperatorDelete(data);
+                NativeMethods.StringBuffer_free(data);
+            }
+        }
+    }
+
+    /// <summary>
+    /// MSVC's <c>Node::name()</c>: <c>typeid(*this).name()</c> undecorated, e.g. <c>struct
+    /// torch::autograd::generated::AddBackward0</c>, made the same as Linux's by dropping the class-key words.
+    /// </summary>
+    private static string QualifiedNameMsvc(IntPtr node)
+    {
+        // MSVC's std::string: {union {char buffer[16]; char* heap}, size_t size, size_t capacity}.
+        byte* result = stackalloc byte[AbiFacts.Msvc.StdString.Size];
+        new Span<byte>(result, AbiFacts.Msvc.StdString.Size).Clear();
+        NativeMethods.Node_name((IntPtr)result, node);
+        long length = *(long*)(result + AbiFacts.Msvc.StdString.LengthOffset);
+        long capacity = *(long*)(result + AbiFacts.Msvc.StdString.CapacityOffset);
+        bool onHeap = capacity > AbiFacts.Msvc.StdString.LocalCapacity;
+        IntPtr data = onHeap ? *(IntPtr*)result : (IntPtr)result;
+        try
+        {
+            if (data == IntPtr.Zero || length < 0 || length > capacity || capacity < AbiFacts.Msvc.StdString.LocalCapacity || length > 1 << 16)
+            {
+                throw Mismatch($"Node::name() returned an unexpected std::string (length {length}, capacity {capacity}).");
+            }
+            string name = Encoding.UTF8.GetString((byte*)data, (int)length);
+            return name.Replace("struct ", "", StringComparison.Ordinal).Replace("class ", "", StringComparison.Ordinal);
+        }
+        finally
+        {
+            // A buffer of 4 KiB or more would carry MSVC's alignment header: never freed (no node name is that long).
+            if (onHeap && data != IntPtr.Zero && capacity + 1 < AbiFacts.Msvc.StdString.BigAllocationThreshold)
+            {
+                NativeMethods.StringBuffer_free(data);
             }
         }
     }
@@ -131,13 +174,13 @@ internal static unsafe class NodeLayout
     /// </summary>
     internal static (NodeRef Function, int InputNr)[] NextEdgeRefs(IntPtr node)
     {
-        IntPtr begin = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset);
-        IntPtr end = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset + IntPtr.Size);
-        var edges = new (NodeRef, int)[((long)end - (long)begin) / AbiFacts.Node.EdgeSize];
+        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + IntPtr.Size);
+        var edges = new (NodeRef, int)[((long)end - (long)begin) / EdgeSize];
         for (int i = 0; i < edges.Length; i++)
         {
-            IntPtr edge = begin + i * AbiFacts.Node.EdgeSize;
-            edges[i] = (new NodeRef(*(IntPtr*)edge), (int)*(uint*)(edge + AbiFacts.Node.InputNrOffset));
+            IntPtr edge = begin + i * EdgeSize;
+            edges[i] = (new NodeRef(*(IntPtr*)edge), (int)*(uint*)(edge + InputNrOffset));
         }
         return edges;
     }
@@ -150,7 +193,7 @@ internal static unsafe class NodeLayout
 
     private static NotSupportedException Mismatch(string what) => new(
         $"AutogradKit's GradFn reads libtorch's autograd graph through its C++ layout, verified for libtorch 2.10 " +
-        $"with libstdc++ on Linux x64; this libtorch ({torch.__version__}) does not match: {what}");
+        $"with libstdc++ on Linux x64 and with MSVC on Windows x64; this libtorch ({torch.__version__}) does not match: {what}");
 
     private static Layout VerifyOnFreshThread() => FirstUseCheck.Run(VerifyOrFailure, "AutogradKit layout check");
 
@@ -159,9 +202,9 @@ internal static unsafe class NodeLayout
         try
         {
             LibTorchLoader.EnsureLoaded();
-            if (!AbiFacts.IsVerifiedPlatform)
+            if (CxxExports.Abi == CxxAbi.Unverified)
             {
-                return new Layout(0, PlatformSupport.NotSupported("GradFn", "it reads libtorch's C++ autograd graph"));
+                return new Layout(0, PlatformSupport.NotSupported("GradFn", "it reads libtorch's C++ autograd graph", PlatformSupport.VerifiedOnLinuxAndWindows));
             }
             return new Layout(Verify(), null);
         }
@@ -217,23 +260,36 @@ internal static unsafe class NodeLayout
         }
         Check(edges[0].Function.Address == first && edges[1].Function.Address == second, "edges read twice differ.");
 
-        // The control block of AccumulateGrad is make_shared's _Sp_counted_ptr_inplace: its vtable's
-        // dispose/destroy slots must be that class's exported _M_dispose/_M_destroy.
         IntPtr torchCpu = NativeLibrary.Load(Libraries.TorchCpu, typeof(NodeLayout).Assembly, null);
-        IntPtr dispose = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDispose);
-        IntPtr destroy = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDestroy);
-        IntPtr firstEdgeControl = *(IntPtr*)(*(IntPtr*)(add + AbiFacts.Node.NextEdgesOffset) + IntPtr.Size);
+        IntPtr firstEdgeControl = *(IntPtr*)(*(IntPtr*)(add + NextEdgesOffset) + IntPtr.Size);
         Check(firstEdgeControl != IntPtr.Zero && firstEdgeControl % 8 == 0, "an edge of a + b has no aligned shared_ptr control block.");
-        IntPtr* vtable = *(IntPtr**)firstEdgeControl;
-        Check(vtable[AbiFacts.SharedPtr.DisposeSlot] == dispose && vtable[AbiFacts.SharedPtr.DestroySlot] == destroy,
-            "the shared_ptr control block's vtable does not have _M_dispose and _M_destroy in slots 2 and 3.");
+        if (IsMsvc)
+        {
+            // No _Ref_count_obj2 member is exported: the block is known by where make_shared put AccumulateGrad in it,
+            // the node by its exported vftable, and the release slots are proven by VerifyMsvcRelease below.
+            Check(NativeMethods.Node_next_edges(add) == add + NextEdgesOffset, $"Node::next_edges() is not at offset {NextEdgesOffset}.");
+            Check(NativeLibrary.TryGetExport(torchCpu, AbiFacts.Msvc.Node.AccumulateGradVftable, out IntPtr vftable) && *(IntPtr*)first == vftable,
+                "an edge of a + b does not lead to an object with AccumulateGrad's vftable.");
+            Check(first == firstEdgeControl + AbiFacts.Msvc.SharedPtr.MakeSharedObjectOffset,
+                "AccumulateGrad is not inside its make_shared control block where MSVC's _Ref_count_obj2 puts it.");
+        }
+        else
+        {
+            // The control block of AccumulateGrad is make_shared's _Sp_counted_ptr_inplace: its vtable's
+            // dispose/destroy slots must be that class's exported _M_dispose/_M_destroy.
+            IntPtr dispose = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDispose);
+            IntPtr destroy = NativeLibrary.GetExport(torchCpu, NativeMethods.AccumulateGradInplaceDestroy);
+            IntPtr* vtable = *(IntPtr**)firstEdgeControl;
+            Check(vtable[AbiFacts.SharedPtr.DisposeSlot] == dispose && vtable[AbiFacts.SharedPtr.DestroySlot] == destroy,
+                "the shared_ptr control block's vtable does not have _M_dispose and _M_destroy in slots 2 and 3.");
+        }
 
         // AccumulateGrad::variable: the first pointer-sized slot after next_edges_ that holds a's TensorImpl,
         // and b's AccumulateGrad must hold b's at the same place.
         IntPtr implA = TensorImpl(a.Handle);
         IntPtr implB = TensorImpl(b.Handle);
         int offset = -1;
-        for (int o = AbiFacts.Node.NextEdgesOffset + 3 * IntPtr.Size; o < AbiFacts.Node.VariableSearchLimit; o += IntPtr.Size)
+        for (int o = NextEdgesOffset + 3 * IntPtr.Size; o < AbiFacts.Node.VariableSearchLimit; o += IntPtr.Size)
         {
             if (*(IntPtr*)(first + o) == implA)
             {
@@ -255,27 +311,60 @@ internal static unsafe class NodeLayout
         Check(QualifiedName(mul) == "torch::autograd::generated::MulBackward0", "rows[1] * rows[0] is not MulBackward0.");
         (IntPtr u1, IntPtr u0) = EdgePair(mul, "rows[1] * rows[0]");
         Check(u1 != IntPtr.Zero && u1 == u0 && QualifiedName(u1) == "torch::autograd::generated::UnbindBackward0", "rows[1] * rows[0] does not lead to UnbindBackward0 twice.");
-        Check(*(uint*)(*(IntPtr*)(mul + AbiFacts.Node.NextEdgesOffset) + AbiFacts.Node.InputNrOffset) == 1
-              && *(uint*)(*(IntPtr*)(mul + AbiFacts.Node.NextEdgesOffset) + AbiFacts.Node.EdgeSize + AbiFacts.Node.InputNrOffset) == 0, "unbind's input_nr are not 1, 0.");
+        Check(*(uint*)(*(IntPtr*)(mul + NextEdgesOffset) + InputNrOffset) == 1
+              && *(uint*)(*(IntPtr*)(mul + NextEdgesOffset) + EdgeSize + InputNrOffset) == 0, "unbind's input_nr are not 1, 0.");
 
         // An edge to nothing: the operand that does not require grad.
         Tensor plain = a + torch.ones(2);
         IntPtr mixed = *(IntPtr*)NativeMethods.TensorBase_grad_fn(plain.Handle);
         (IntPtr accumulate, IntPtr none) = EdgePair(mixed, "a + ones(2)");
         Check(none == IntPtr.Zero && *(IntPtr*)(accumulate + offset) == implA, "a + ones(2) does not have edges (AccumulateGrad of a, None).");
+
+        // is_view, which CheckGradFnReadable asks first: false for a leaf and a + b, true for unbind's rows.
+        Check(!NativeMethods.TensorBase_is_view(a.Handle) && !NativeMethods.TensorBase_is_view(sum.Handle) && NativeMethods.TensorBase_is_view(rows[0].Handle),
+            "TensorBase::is_view() does not tell a leaf and a + b from a row of unbind.");
+        if (IsMsvc)
+        {
+            VerifyMsvcRelease();
+        }
         return offset;
+    }
+
+    /// <summary>
+    /// MSVC's release slots, by their effect: the last reference to an <c>AccumulateGrad</c>, released by
+    /// <see cref="SharedNodeRef.Release"/>, must destroy it (its leaf's <c>TensorImpl</c> loses the count the node's
+    /// <c>variable</c> held); the leaf's weak <c>grad_accumulator_</c> keeps the block, which libtorch frees later.
+    /// </summary>
+    private static void VerifyMsvcRelease()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var grad = torch.enable_grad();
+        Tensor leaf = torch.ones(2, requires_grad: true);
+        Tensor product = leaf * leaf;
+        IntPtr mul = *(IntPtr*)NativeMethods.TensorBase_grad_fn(product.Handle);
+        Check(mul != IntPtr.Zero && QualifiedName(mul) == "torch::autograd::generated::MulBackward0", "leaf * leaf is not MulBackward0.");
+        (IntPtr accumulate, IntPtr again) = EdgePair(mul, "leaf * leaf");
+        Check(accumulate == again && QualifiedName(accumulate) == "torch::autograd::AccumulateGrad", "leaf * leaf does not lead to one AccumulateGrad twice.");
+        var own = SharedNodeRef.FromSharedPtr(*(IntPtr*)(mul + NextEdgesOffset))!; // the first edge's shared_ptr
+        product.Dispose(); // MulBackward0 goes (and its saved leaf), and with it the graph's references to AccumulateGrad
+        IntPtr impl = TensorImpl(leaf.Handle);
+        int withNode = *(int*)(impl + AbiFacts.IntrusivePtr.StrongCountOffset);
+        Check(SharedNodeRef.UseCount(own.Control) == 1, "AccumulateGrad is still held by more than our reference.");
+        own.Dispose();
+        Check(*(int*)(impl + AbiFacts.IntrusivePtr.StrongCountOffset) == withNode - 1,
+            $"releasing the last reference through control block slot {AbiFacts.Msvc.SharedPtr.DisposeSlot} did not destroy AccumulateGrad.");
     }
 
     /// <summary>The two functions of a node that must have exactly two edges, checked before any dereference.</summary>
     private static (IntPtr, IntPtr) EdgePair(IntPtr node, string what)
     {
-        IntPtr begin = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset);
-        IntPtr end = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset + AbiFacts.Vector.FinishOffset);
-        IntPtr capacity = *(IntPtr*)(node + AbiFacts.Node.NextEdgesOffset + AbiFacts.Vector.CapacityOffset);
-        Check(begin != IntPtr.Zero && begin % 8 == 0 && (long)end - (long)begin == 2 * AbiFacts.Node.EdgeSize && (long)capacity >= (long)end,
-            $"the next_edges_ vector of {what} is not at offset {AbiFacts.Node.NextEdgesOffset} with two {AbiFacts.Node.EdgeSize}-byte edges.");
+        IntPtr begin = *(IntPtr*)(node + NextEdgesOffset);
+        IntPtr end = *(IntPtr*)(node + NextEdgesOffset + AbiFacts.Vector.FinishOffset);
+        IntPtr capacity = *(IntPtr*)(node + NextEdgesOffset + AbiFacts.Vector.CapacityOffset);
+        Check(begin != IntPtr.Zero && begin % 8 == 0 && (long)end - (long)begin == 2 * EdgeSize && (long)capacity >= (long)end,
+            $"the next_edges_ vector of {what} is not at offset {NextEdgesOffset} with two {EdgeSize}-byte edges.");
         IntPtr f0 = *(IntPtr*)begin;
-        IntPtr f1 = *(IntPtr*)(begin + AbiFacts.Node.EdgeSize);
+        IntPtr f1 = *(IntPtr*)(begin + EdgeSize);
         Check(f0 % 8 == 0 && f1 % 8 == 0, $"the edges of {what} do not hold aligned node pointers.");
         return (f0, f1);
     }

@@ -20,5 +20,12 @@ internal static class PlatformSupport
     /// {<see cref="AbiFacts.VerifiedOn"/>}."
     /// </summary>
     internal static PlatformNotSupportedException NotSupported(string feature, string reason) =>
-        new($"{feature} is not supported on {Current}: {reason}; supported with {AbiFacts.VerifiedOn}.");
+        NotSupported(feature, reason, AbiFacts.VerifiedOn);
+
+    /// <summary>The same, for a feature verified on <paramref name="verifiedOn"/> (e.g. Linux x64 and Windows x64).</summary>
+    internal static PlatformNotSupportedException NotSupported(string feature, string reason, string verifiedOn) =>
+        new($"{feature} is not supported on {Current}: {reason}; supported with {verifiedOn}.");
+
+    /// <summary>What a feature verified under both ABIs names as its platforms.</summary>
+    internal const string VerifiedOnLinuxAndWindows = AbiFacts.VerifiedOn + ", and with " + AbiFacts.Msvc.VerifiedOn;
 }

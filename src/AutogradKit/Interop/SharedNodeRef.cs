@@ -56,7 +56,12 @@ internal sealed unsafe class SharedNodeRef : SafeHandle
     /// <summary>The control block's address.</summary>
     internal IntPtr Control => handle;
 
-    /// <summary>libstdc++'s classic <c>_Sp_counted_base::_M_release</c>.</summary>
+    // The counts sit at the same offsets in libstdc++'s _Sp_counted_base and MSVC's _Ref_count_base
+    // (AbiFacts.SharedPtr, AbiFacts.Msvc.SharedPtr); the two virtual functions release calls do not.
+    private static readonly int DisposeSlot = CxxExports.Abi == CxxAbi.Msvc ? AbiFacts.Msvc.SharedPtr.DisposeSlot : AbiFacts.SharedPtr.DisposeSlot;
+    private static readonly int DestroySlot = CxxExports.Abi == CxxAbi.Msvc ? AbiFacts.Msvc.SharedPtr.DestroySlot : AbiFacts.SharedPtr.DestroySlot;
+
+    /// <summary>libstdc++'s classic <c>_Sp_counted_base::_M_release</c> (MSVC's <c>_Decref</c> and <c>_Decwref</c> alike).</summary>
     protected override bool ReleaseHandle()
     {
         Release(handle);
@@ -72,10 +77,10 @@ internal sealed unsafe class SharedNodeRef : SafeHandle
         if (Interlocked.Decrement(ref *(int*)(control + AbiFacts.SharedPtr.UseCountOffset)) == 0)
         {
             IntPtr* vtable = *(IntPtr**)control;
-            ((delegate* unmanaged<IntPtr, void>)vtable[AbiFacts.SharedPtr.DisposeSlot])(control);
+            ((delegate* unmanaged<IntPtr, void>)vtable[DisposeSlot])(control);
             if (Interlocked.Decrement(ref *(int*)(control + AbiFacts.SharedPtr.WeakCountOffset)) == 0)
             {
-                ((delegate* unmanaged<IntPtr, void>)vtable[AbiFacts.SharedPtr.DestroySlot])(control);
+                ((delegate* unmanaged<IntPtr, void>)vtable[DestroySlot])(control);
             }
         }
     }

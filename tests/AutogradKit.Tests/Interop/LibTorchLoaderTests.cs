@@ -16,6 +16,10 @@ public class LibTorchLoaderTests
     [Test]
     public void Diagnose_NamesTheLibraryAndTheLoadersReason()
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Ignore("the loader's reason checked here is glibc's for a file that is not ELF");
+        }
         string directory = Directory.CreateTempSubdirectory("ak-loader-").FullName;
         try
         {
@@ -41,7 +45,7 @@ public class LibTorchLoaderTests
         try
         {
             LibTorchLoadException e = LibTorchLoader.Diagnose(directory, new InvalidOperationException("TorchSharp trace"));
-            Assert.That(e.Library, Is.EqualTo("libc10.so"));
+            Assert.That(e.Library, Is.EqualTo(OperatingSystem.IsWindows() ? "c10.dll" : OperatingSystem.IsMacOS() ? "libc10.dylib" : "libc10.so"));
             Assert.That(e.LibraryPath, Is.Null);
             Assert.That(e.Message, Does.Contain("was not found"));
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using AutogradKit.Tests.Support;
 using NUnit.Framework;
 
 namespace AutogradKit.Tests.Robustness;
@@ -33,6 +34,7 @@ public class MisuseTests
     /// <summary>Runs the misuse runner with <paramref name="arguments"/>, collecting its stdout and stderr lines.</summary>
     internal static ChildResult RunChild(string arguments)
     {
+        Wine.IgnoreIfRunning("the Linux dotnet host to run the misuse runner in a child process");
         string runner = typeof(MisuseTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == "AutogradKit.Misuse").Value!;
         Assume.That(File.Exists(runner), $"misuse runner not built at {runner}");

@@ -9,7 +9,7 @@ namespace AutogradKit.Tests.Support;
 /// entry in the thread's SEH list (<c>TEB→NtTib.ExceptionList</c>) when a .NET exception crosses native runtime frames
 /// (reflection invoke, type initialisers), and the next such exception then kills the thread, so the run hangs. NUnit
 /// invokes every test by reflection, so this action saves the pointer before each test and restores it after. It does
-/// nothing on real Windows and elsewhere (only where <c>ntdll</c> exports <c>wine_get_version</c>).
+/// nothing on real Windows and elsewhere (only where <see cref="Wine.IsRunning"/>).
 /// </summary>
 [AttributeUsage(AttributeTargets.Assembly)]
 public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
@@ -24,7 +24,6 @@ public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
     private static readonly IntPtr CurrentThread = new(-2);
     private static readonly QueryInformationThread? Query = FindQuery();
 
-    private static bool UnderWine => Query is not null;
 
     private static IntPtr Teb()
     {
@@ -43,7 +42,7 @@ public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
     /// <inheritdoc />
     public void BeforeTest(ITest test)
     {
-        if (UnderWine)
+        if (Query is not null)
         {
             saved = Marshal.ReadIntPtr(Teb());
         }
@@ -52,20 +51,14 @@ public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
     /// <inheritdoc />
     public void AfterTest(ITest test)
     {
-        if (UnderWine && saved != IntPtr.Zero)
+        if (Query is not null && saved != IntPtr.Zero)
         {
             Marshal.WriteIntPtr(Teb(), saved);
         }
     }
 
-    private static QueryInformationThread? FindQuery()
-    {
-        if (!OperatingSystem.IsWindows() || !NativeLibrary.TryLoad("ntdll.dll", out IntPtr ntdll))
-        {
-            return null;
-        }
-        return NativeLibrary.TryGetExport(ntdll, "wine_get_version", out _) && NativeLibrary.TryGetExport(ntdll, "NtQueryInformationThread", out IntPtr query)
+    private static QueryInformationThread? FindQuery() =>
+        Wine.IsRunning && NativeLibrary.TryGetExport(Wine.Ntdll, "NtQueryInformationThread", out IntPtr query)
             ? Marshal.GetDelegateForFunctionPointer<QueryInformationThread>(query)
             : null;
-    }
 }
