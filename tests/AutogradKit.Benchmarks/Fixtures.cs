@@ -23,22 +23,22 @@ public static class Fixtures
         /// <summary>Width of the input, hidden and output layers.</summary>
         public const int N = 64;
 
-        private readonly Tensor w1t;
-        private readonly Tensor b1;
-        private readonly Tensor w2t;
-        private readonly Tensor b2;
+        private readonly Tensor _w1t;
+        private readonly Tensor _b1;
+        private readonly Tensor _w2t;
+        private readonly Tensor _b2;
 
         /// <summary>Creates the network's weights and an input point.</summary>
         public TanhNetwork()
         {
             using var generator = new Generator(0);
             using Tensor w1 = torch.randn([N, N], generator: generator) / Math.Sqrt(N);
-            b1 = torch.randn([N], generator: generator);
+            _b1 = torch.randn([N], generator: generator);
             using Tensor w2 = torch.randn([N, N], generator: generator) / Math.Sqrt(N);
-            b2 = torch.randn([N], generator: generator);
+            _b2 = torch.randn([N], generator: generator);
             X = torch.randn([N], generator: generator);
-            w1t = w1.t().contiguous();
-            w2t = w2.t().contiguous();
+            _w1t = w1.t().contiguous();
+            _w2t = w2.t().contiguous();
             Eye = torch.eye(N);
             EyeRows = Enumerable.Range(0, N).Select(i => Eye[i].clone()).ToArray();
         }
@@ -55,11 +55,11 @@ public static class Fixtures
         /// <summary>f(x) = tanh(tanh(x W1ᵀ + b1) W2ᵀ + b2).</summary>
         public Tensor F(Tensor x)
         {
-            using Tensor a = x.matmul(w1t);
-            using Tensor p = a + b1;
+            using Tensor a = x.matmul(_w1t);
+            using Tensor p = a + _b1;
             using Tensor h = torch.tanh(p);
-            using Tensor q = h.matmul(w2t);
-            using Tensor o = q + b2;
+            using Tensor q = h.matmul(_w2t);
+            using Tensor o = q + _b2;
             return torch.tanh(o);
         }
 
@@ -105,7 +105,7 @@ public static class Fixtures
         /// <inheritdoc />
         public void Dispose()
         {
-            foreach (Tensor t in (Tensor[])[w1t, b1, w2t, b2, X, Eye, .. EyeRows])
+            foreach (Tensor t in (Tensor[])[_w1t, _b1, _w2t, _b2, X, Eye, .. EyeRows])
             {
                 t.Dispose();
             }

@@ -13,14 +13,14 @@ namespace AutogradKit.Benchmarks;
 /// </summary>
 public class FunctionalBenchmarks
 {
-    private Fixtures.TanhNetwork net = null!;
+    private Fixtures.TanhNetwork _net = null!;
 
     /// <summary>One thread; the network.</summary>
     [GlobalSetup]
     public void Setup()
     {
         Fixtures.OneThread();
-        net = new Fixtures.TanhNetwork();
+        _net = new Fixtures.TanhNetwork();
         using Tensor a = JacobianBackwardLoop_Raw();
         using Tensor c = JacobianBatched_Raw();
         if (!a.allclose(c, rtol: 1e-5, atol: 1e-6))
@@ -41,7 +41,7 @@ public class FunctionalBenchmarks
 
     /// <summary>Frees the network.</summary>
     [GlobalCleanup]
-    public void Cleanup() => net.Dispose();
+    public void Cleanup() => _net.Dispose();
 
     /// <summary>64 backward passes with <c>retain_graph</c>, one a row, gradients read from <c>x.grad</c>.</summary>
     [Benchmark(Baseline = true)]
@@ -50,9 +50,9 @@ public class FunctionalBenchmarks
     {
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
-        Tensor x = net.X.detach().requires_grad_(true);
-        Tensor y = net.F(x);
-        return net.RowsByBackwardLoop(y, x).MoveToOuterDisposeScope();
+        Tensor x = _net.X.detach().requires_grad_(true);
+        Tensor y = _net.F(x);
+        return _net.RowsByBackwardLoop(y, x).MoveToOuterDisposeScope();
     }
 
     /// <summary>TorchSharp's <c>torch.autograd.functional.jacobian</c>.</summary>
@@ -61,7 +61,7 @@ public class FunctionalBenchmarks
     public Tensor JacobianFunctional_TorchSharp()
     {
         using var scope = torch.NewDisposeScope();
-        return torch.autograd.functional.jacobian(net.F, net.X).MoveToOuterDisposeScope();
+        return torch.autograd.functional.jacobian(_net.F, _net.X).MoveToOuterDisposeScope();
     }
 
     /// <summary>One backward for all rows: a batch of 64 copies of x, grad outputs = identity.</summary>
@@ -91,9 +91,9 @@ public class FunctionalBenchmarks
     {
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
-        Tensor xs = net.X.unsqueeze(0).expand(Fixtures.TanhNetwork.N, Fixtures.TanhNetwork.N).clone().requires_grad_(true);
-        Tensor ys = net.F(xs);
-        Tensor identity = ownIdentity ? torch.eye(Fixtures.TanhNetwork.N) : net.Eye;
+        Tensor xs = _net.X.unsqueeze(0).expand(Fixtures.TanhNetwork.N, Fixtures.TanhNetwork.N).clone().requires_grad_(true);
+        Tensor ys = _net.F(xs);
+        Tensor identity = ownIdentity ? torch.eye(Fixtures.TanhNetwork.N) : _net.Eye;
         torch.autograd.backward([ys], [identity], inputs: [xs]);
         return xs.grad!.MoveToOuterDisposeScope();
     }
@@ -135,14 +135,14 @@ public class FunctionalBenchmarks
     {
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
-        Tensor x = net.X.detach().requires_grad_(true);
+        Tensor x = _net.X.detach().requires_grad_(true);
         Tensor wrt = inner == InnerGradient.OfLeaf ? x : x.view_as(x);
-        Tensor g = Fixtures.TanhNetwork.GradWithGraph(net.FSum(wrt), wrt);
+        Tensor g = Fixtures.TanhNetwork.GradWithGraph(_net.FSum(wrt), wrt);
         if (inner == InnerGradient.OfViewNested)
         {
             g = torch.stack([g], 0).view(Fixtures.TanhNetwork.N).alias();
         }
-        return net.RowsByBackwardLoop(g, x).MoveToOuterDisposeScope();
+        return _net.RowsByBackwardLoop(g, x).MoveToOuterDisposeScope();
     }
 
     // Scoped like the raw baselines, so that both free the function's temporaries the same way.
@@ -153,7 +153,7 @@ public class FunctionalBenchmarks
     public Tensor Jacobian_AutogradKit()
     {
         using var scope = torch.NewDisposeScope();
-        return Autograd.Functional.Jacobian(net.F, net.X).MoveToOuterDisposeScope();
+        return Autograd.Functional.Jacobian(_net.F, _net.X).MoveToOuterDisposeScope();
     }
 
     /// <summary><c>Autograd.Functional.Jacobian(f, x, vectorize: true)</c>.</summary>
@@ -162,7 +162,7 @@ public class FunctionalBenchmarks
     public Tensor JacobianVectorized_AutogradKit()
     {
         using var scope = torch.NewDisposeScope();
-        return Autograd.Functional.Jacobian(net.F, net.X, vectorize: true).MoveToOuterDisposeScope();
+        return Autograd.Functional.Jacobian(_net.F, _net.X, vectorize: true).MoveToOuterDisposeScope();
     }
 
     /// <summary><c>Autograd.Functional.Hessian(sum∘f, x)</c>.</summary>
@@ -171,6 +171,6 @@ public class FunctionalBenchmarks
     public Tensor Hessian_AutogradKit()
     {
         using var scope = torch.NewDisposeScope();
-        return Autograd.Functional.Hessian(net.FSum, net.X).MoveToOuterDisposeScope();
+        return Autograd.Functional.Hessian(_net.FSum, _net.X).MoveToOuterDisposeScope();
     }
 }

@@ -13,16 +13,16 @@ namespace AutogradKit.Benchmarks;
 /// </summary>
 public class GradBenchmarks
 {
-    private Fixtures.TanhNetwork net = null!;
-    private Tensor x = null!;
+    private Fixtures.TanhNetwork _net = null!;
+    private Tensor _x = null!;
 
     /// <summary>One thread; the network and a leaf input.</summary>
     [GlobalSetup]
     public void Setup()
     {
         Fixtures.OneThread();
-        net = new Fixtures.TanhNetwork();
-        x = net.X.detach().requires_grad_(true);
+        _net = new Fixtures.TanhNetwork();
+        _x = _net.X.detach().requires_grad_(true);
         using Tensor kit = Grad_AutogradKit();
         using Tensor raw = GradByBackward_Raw();
         if (!kit.allclose(raw, rtol: 1e-6, atol: 1e-7))
@@ -35,8 +35,8 @@ public class GradBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        x.Dispose();
-        net.Dispose();
+        _x.Dispose();
+        _net.Dispose();
     }
 
     /// <summary><c>Autograd.Grad([sum(f(x))], [x])</c>.</summary>
@@ -45,9 +45,9 @@ public class GradBenchmarks
     public Tensor Grad_AutogradKit()
     {
         using var scope = torch.NewDisposeScope();
-        using Tensor y = net.F(x);
+        using Tensor y = _net.F(_x);
         using Tensor s = y.sum();
-        return Autograd.Grad([s], [x])[0]!.MoveToOuterDisposeScope();
+        return Autograd.Grad([s], [_x])[0]!.MoveToOuterDisposeScope();
     }
 
     /// <summary><c>torch.autograd.backward([sum(f(x))], inputs: [x])</c>, then <c>x.grad</c> taken and reset to None.</summary>
@@ -56,12 +56,12 @@ public class GradBenchmarks
     public Tensor GradByBackward_Raw()
     {
         using var scope = torch.NewDisposeScope();
-        using Tensor y = net.F(x);
+        using Tensor y = _net.F(_x);
         using Tensor s = y.sum();
         using Tensor seed = torch.ones_like(s);
-        torch.autograd.backward([s], [seed], inputs: [x]);
-        Tensor g = x.grad!;
-        x.grad = null;
+        torch.autograd.backward([s], [seed], inputs: [_x]);
+        Tensor g = _x.grad!;
+        _x.grad = null;
         return g.MoveToOuterDisposeScope();
     }
 }

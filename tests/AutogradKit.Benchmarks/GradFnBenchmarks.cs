@@ -11,42 +11,42 @@ namespace AutogradKit.Benchmarks;
 [BenchmarkCategory("GradFn")]
 public class GradFnBenchmarks
 {
-    private Fixtures.TutorialTensors t = null!;
-    private Tensor loss = null!;
+    private Fixtures.TutorialTensors _t = null!;
+    private Tensor _loss = null!;
 
     /// <summary>The tutorial's graph: loss = bce_with_logits(x @ w + b, y).</summary>
     [GlobalSetup]
     public void Setup()
     {
         Fixtures.OneThread();
-        t = new Fixtures.TutorialTensors();
+        _t = new Fixtures.TutorialTensors();
         using var scope = torch.NewDisposeScope();
-        loss = t.Loss().MoveToOuterDisposeScope();
+        _loss = _t.Loss().MoveToOuterDisposeScope();
     }
 
     /// <summary>Frees the tensors.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
-        loss.Dispose();
-        t.Dispose();
+        _loss.Dispose();
+        _t.Dispose();
     }
 
     /// <summary>For scale: <c>loss.requires_grad</c>.</summary>
     [Benchmark(Baseline = true)]
-    public bool RequiresGradRead_Raw() => loss.requires_grad;
+    public bool RequiresGradRead_Raw() => _loss.requires_grad;
 
     /// <summary><c>loss.GradFn</c>.</summary>
     [Benchmark]
-    public object? GradFn_AutogradKit() => loss.GradFn;
+    public object? GradFn_AutogradKit() => _loss.GradFn;
 
     /// <summary><c>loss.GradFn.Name</c>.</summary>
     [Benchmark]
-    public string GradFnName_AutogradKit() => loss.GradFn!.Name;
+    public string GradFnName_AutogradKit() => _loss.GradFn!.Name;
 
     /// <summary>Every node reachable from <c>loss.GradFn</c> through <c>NextFunctions</c>, each name read once.</summary>
     [Benchmark]
-    public int GraphWalk_AutogradKit() => Walk(loss);
+    public int GraphWalk_AutogradKit() => Walk(_loss);
 
     /// <summary>Depth-first walk, the same as <c>pytorch/bench_gradfn.py</c>'s.</summary>
     public static int Walk(Tensor root)

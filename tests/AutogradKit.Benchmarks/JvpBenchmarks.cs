@@ -12,16 +12,16 @@ namespace AutogradKit.Benchmarks;
 /// </summary>
 public class JvpBenchmarks
 {
-    private Fixtures.TanhNetwork net = null!;
-    private Tensor v = null!;
+    private Fixtures.TanhNetwork _net = null!;
+    private Tensor _v = null!;
 
     /// <summary>One thread; the network and a direction.</summary>
     [GlobalSetup]
     public void Setup()
     {
         Fixtures.OneThread();
-        net = new Fixtures.TanhNetwork();
-        v = torch.linspace(-1, 1, net.X.shape[0]);
+        _net = new Fixtures.TanhNetwork();
+        _v = torch.linspace(-1, 1, _net.X.shape[0]);
         using Tensor kit = Jvp_AutogradKit();
         using Tensor raw = JvpDoubleBackward_Raw();
         if (!kit.allclose(raw, rtol: 1e-5, atol: 1e-6))
@@ -34,8 +34,8 @@ public class JvpBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        v.Dispose();
-        net.Dispose();
+        _v.Dispose();
+        _net.Dispose();
     }
 
     /// <summary><c>Autograd.Functional.Jvp(f, x, v)</c>.</summary>
@@ -43,7 +43,7 @@ public class JvpBenchmarks
     [BenchmarkCategory("Jvp")]
     public Tensor Jvp_AutogradKit()
     {
-        (Tensor output, Tensor jvp) = Autograd.Functional.Jvp(net.F, net.X, v);
+        (Tensor output, Tensor jvp) = Autograd.Functional.Jvp(_net.F, _net.X, _v);
         output.Dispose();
         return jvp;
     }
@@ -55,10 +55,10 @@ public class JvpBenchmarks
     {
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
-        Tensor x = net.X.detach().requires_grad_(true);
-        Tensor y = net.F(x);
+        Tensor x = _net.X.detach().requires_grad_(true);
+        Tensor y = _net.F(x);
         Tensor u = torch.zeros_like(y, requires_grad: true);
         Tensor g = torch.autograd.grad([y], [x], [u], create_graph: true)[0];
-        return torch.autograd.grad([g], [u], [v])[0].detach().MoveToOuterDisposeScope();
+        return torch.autograd.grad([g], [u], [_v])[0].detach().MoveToOuterDisposeScope();
     }
 }

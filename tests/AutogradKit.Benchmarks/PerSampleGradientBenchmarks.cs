@@ -11,7 +11,7 @@ namespace AutogradKit.Benchmarks;
 /// </summary>
 public class PerSampleGradientBenchmarks
 {
-    private Tensor w1 = null!, b1 = null!, w2 = null!, b2 = null!, x = null!, y = null!;
+    private Tensor _w1 = null!, _b1 = null!, _w2 = null!, _b2 = null!, _x = null!, _y = null!;
 
     /// <summary>One thread; the weights and a batch of 64.</summary>
     [GlobalSetup]
@@ -19,12 +19,12 @@ public class PerSampleGradientBenchmarks
     {
         Fixtures.OneThread();
         torch.manual_seed(0);
-        w1 = torch.randn(64, 32) * 0.1;
-        b1 = torch.zeros(64);
-        w2 = torch.randn(10, 64) * 0.1;
-        b2 = torch.zeros(10);
-        x = torch.randn(64, 32);
-        y = torch.randint(0, 10, [64]);
+        _w1 = torch.randn(64, 32) * 0.1;
+        _b1 = torch.zeros(64);
+        _w2 = torch.randn(10, 64) * 0.1;
+        _b2 = torch.zeros(10);
+        _x = torch.randn(64, 32);
+        _y = torch.randint(0, 10, [64]);
         using Tensor vmapped = PerSample_VmapGrad();
         using Tensor looped = PerSample_LoopOfGrad();
         using Tensor gathered = PerSample_VmapGrad_Gather();
@@ -38,7 +38,7 @@ public class PerSampleGradientBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (Tensor t in new[] { w1, b1, w2, b2, x, y })
+        foreach (Tensor t in new[] { _w1, _b1, _w2, _b2, _x, _y })
         {
             t.Dispose();
         }
@@ -67,7 +67,7 @@ public class PerSampleGradientBenchmarks
     public Tensor PerSample_VmapGrad()
     {
         using var scope = torch.NewDisposeScope();
-        return TorchFunc.Vmap(TorchFunc.Grad(Loss, 0), [null, null, null, null, 0, 0])([w1, b1, w2, b2, x, y]).MoveToOuterDisposeScope();
+        return TorchFunc.Vmap(TorchFunc.Grad(Loss, 0), [null, null, null, null, 0, 0])([_w1, _b1, _w2, _b2, _x, _y]).MoveToOuterDisposeScope();
     }
 
     /// <summary>The same gradients with the loss written without <c>nll_loss</c> (<see cref="LossByGather"/>), in one vmapped call.</summary>
@@ -75,7 +75,7 @@ public class PerSampleGradientBenchmarks
     public Tensor PerSample_VmapGrad_Gather()
     {
         using var scope = torch.NewDisposeScope();
-        return TorchFunc.Vmap(TorchFunc.Grad(LossByGather, 0), [null, null, null, null, 0, 0])([w1, b1, w2, b2, x, y]).MoveToOuterDisposeScope();
+        return TorchFunc.Vmap(TorchFunc.Grad(LossByGather, 0), [null, null, null, null, 0, 0])([_w1, _b1, _w2, _b2, _x, _y]).MoveToOuterDisposeScope();
     }
 
     /// <summary>The same, one <c>Grad</c> call per example, stacked.</summary>
@@ -87,7 +87,7 @@ public class PerSampleGradientBenchmarks
         var rows = new Tensor[64];
         for (int i = 0; i < rows.Length; i++)
         {
-            rows[i] = grad([w1, b1, w2, b2, x[i], y[i]]);
+            rows[i] = grad([_w1, _b1, _w2, _b2, _x[i], _y[i]]);
         }
         return torch.stack(rows).MoveToOuterDisposeScope();
     }

@@ -10,8 +10,8 @@ namespace AutogradKit.Benchmarks;
 /// </summary>
 public class ReprBenchmarks
 {
-    private Tensor small = null!;
-    private Tensor large = null!;
+    private Tensor _small = null!;
+    private Tensor _large = null!;
 
     /// <summary>Random normal tensors, as in <c>pytorch/bench_repr.py</c>.</summary>
     [GlobalSetup]
@@ -19,16 +19,16 @@ public class ReprBenchmarks
     {
         Fixtures.OneThread();
         using var generator = new Generator(0);
-        small = torch.randn([30, 30], generator: generator);
-        large = torch.randn([1000, 1000], generator: generator);
+        _small = torch.randn([30, 30], generator: generator);
+        _large = torch.randn([1000, 1000], generator: generator);
     }
 
     /// <summary>Frees the tensors.</summary>
     [GlobalCleanup]
     public void Cleanup()
     {
-        small.Dispose();
-        large.Dispose();
+        _small.Dispose();
+        _large.Dispose();
     }
 
     /// <summary>TorchSharp's numpy-style text of the 30×30 tensor (it makes a tensor per element: scoped).</summary>
@@ -37,7 +37,7 @@ public class ReprBenchmarks
     public string Small_RawToString()
     {
         using var scope = torch.NewDisposeScope();
-        return small.ToString(TorchSharp.TensorStringStyle.Numpy);
+        return _small.ToString(TorchSharp.TensorStringStyle.Numpy);
     }
 
     /// <summary>TorchSharp's numpy-style text of the 1000×1000 tensor.</summary>
@@ -46,16 +46,16 @@ public class ReprBenchmarks
     public string Large_RawToString()
     {
         using var scope = torch.NewDisposeScope();
-        return large.ToString(TorchSharp.TensorStringStyle.Numpy);
+        return _large.ToString(TorchSharp.TensorStringStyle.Numpy);
     }
 
     /// <summary><c>small.Repr()</c>.</summary>
     [Benchmark]
     [BenchmarkCategory("Repr30")]
-    public string Small_AutogradKit() => small.Repr();
+    public string Small_AutogradKit() => _small.Repr();
 
     /// <summary><c>large.Repr()</c>.</summary>
     [Benchmark]
     [BenchmarkCategory("Repr1000")]
-    public string Large_AutogradKit() => large.Repr();
+    public string Large_AutogradKit() => _large.Repr();
 }

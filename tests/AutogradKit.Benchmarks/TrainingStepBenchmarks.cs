@@ -12,34 +12,34 @@ namespace AutogradKit.Benchmarks;
 public class TrainingStepBenchmarks
 {
     private const double LearningRate = 1e-3;
-    private Fixtures.TutorialTensors t = null!;
+    private Fixtures.TutorialTensors _t = null!;
 
     /// <summary>The tutorial's tensors: x = ones(5), y = zeros(3), w = randn(5, 3), b = randn(3).</summary>
     [GlobalSetup]
     public void Setup()
     {
         Fixtures.OneThread();
-        t = new Fixtures.TutorialTensors();
+        _t = new Fixtures.TutorialTensors();
         RawTorchSharp(); // creates .grad once, as the PyTorch script does
     }
 
     /// <summary>Frees the tensors.</summary>
     [GlobalCleanup]
-    public void Cleanup() => t.Dispose();
+    public void Cleanup() => _t.Dispose();
 
     /// <summary>What a TorchSharp user writes today: <c>torch.no_grad()</c>, <c>w.grad.zero_()</c>.</summary>
     [Benchmark(Baseline = true)]
     public void RawTorchSharp()
     {
         using var scope = torch.NewDisposeScope();
-        t.Loss().backward();
+        _t.Loss().backward();
         using (torch.no_grad())
         {
-            t.W.sub_(t.W.grad!.mul(LearningRate));
-            t.B.sub_(t.B.grad!.mul(LearningRate));
+            _t.W.sub_(_t.W.grad!.mul(LearningRate));
+            _t.B.sub_(_t.B.grad!.mul(LearningRate));
         }
-        t.W.grad!.zero_();
-        t.B.grad!.zero_();
+        _t.W.grad!.zero_();
+        _t.B.grad!.zero_();
     }
 
     /// <summary>The same step with AutogradKit: <c>Backward()</c>, <c>Autograd.NoGrad()</c>, <c>ZeroGrad()</c>.</summary>
@@ -47,14 +47,14 @@ public class TrainingStepBenchmarks
     public void AutogradKit()
     {
         using var scope = torch.NewDisposeScope();
-        t.Loss().Backward();
+        _t.Loss().Backward();
         using (Autograd.NoGrad())
         {
-            t.W.sub_(t.W.grad!.mul(LearningRate));
-            t.B.sub_(t.B.grad!.mul(LearningRate));
+            _t.W.sub_(_t.W.grad!.mul(LearningRate));
+            _t.B.sub_(_t.B.grad!.mul(LearningRate));
         }
-        t.W.ZeroGrad();
-        t.B.ZeroGrad();
+        _t.W.ZeroGrad();
+        _t.B.ZeroGrad();
     }
 
     /// <summary>
@@ -65,8 +65,8 @@ public class TrainingStepBenchmarks
     public void ZeroGrad_Raw()
     {
         using var scope = torch.NewDisposeScope();
-        t.W.grad!.zero_();
-        t.B.grad!.zero_();
+        _t.W.grad!.zero_();
+        _t.B.grad!.zero_();
     }
 
     /// <summary>… and with <c>ZeroGrad()</c>.</summary>
@@ -74,8 +74,8 @@ public class TrainingStepBenchmarks
     [BenchmarkCategory("ZeroGrad")]
     public void ZeroGrad_AutogradKit()
     {
-        t.W.ZeroGrad();
-        t.B.ZeroGrad();
+        _t.W.ZeroGrad();
+        _t.B.ZeroGrad();
     }
 
     /// <summary>Sub-benchmark: only the backward pass (forward included, it is needed to have a graph), raw …</summary>
@@ -84,7 +84,7 @@ public class TrainingStepBenchmarks
     public void ForwardBackward_Raw()
     {
         using var scope = torch.NewDisposeScope();
-        t.Loss().backward();
+        _t.Loss().backward();
     }
 
     /// <summary>… and with <c>Backward()</c>.</summary>
@@ -93,6 +93,6 @@ public class TrainingStepBenchmarks
     public void ForwardBackward_AutogradKit()
     {
         using var scope = torch.NewDisposeScope();
-        t.Loss().Backward();
+        _t.Loss().Backward();
     }
 }

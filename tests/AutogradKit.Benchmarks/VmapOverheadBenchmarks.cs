@@ -13,8 +13,8 @@ namespace AutogradKit.Benchmarks;
 /// </summary>
 public class VmapOverheadBenchmarks
 {
-    private Tensor x = null!;
-    private Func<Tensor, Tensor> vmapped = null!;
+    private Tensor _x = null!;
+    private Func<Tensor, Tensor> _vmapped = null!;
 
     /// <summary>One thread; the 64×64 input and the mapped function, checked against the plain operation.</summary>
     [GlobalSetup]
@@ -22,8 +22,8 @@ public class VmapOverheadBenchmarks
     {
         Fixtures.OneThread();
         torch.manual_seed(0);
-        x = torch.randn(64, 64);
-        vmapped = TorchFunc.Vmap(row => row.sin());
+        _x = torch.randn(64, 64);
+        _vmapped = TorchFunc.Vmap(row => row.sin());
         using Tensor kit = Vmap_Sin();
         using Tensor raw = Sin_NoVmap();
         if (!kit.allclose(raw, rtol: 0, atol: 0))
@@ -34,13 +34,13 @@ public class VmapOverheadBenchmarks
 
     /// <summary>Frees the input.</summary>
     [GlobalCleanup]
-    public void Cleanup() => x.Dispose();
+    public void Cleanup() => _x.Dispose();
 
     /// <summary><c>Vmap(row =&gt; row.sin())(x)</c>: 64 rows of 64, one batched call.</summary>
     [Benchmark]
-    public Tensor Vmap_Sin() => vmapped(x);
+    public Tensor Vmap_Sin() => _vmapped(_x);
 
     /// <summary><c>x.sin()</c>: the same work without vmap.</summary>
     [Benchmark(Baseline = true)]
-    public Tensor Sin_NoVmap() => x.sin();
+    public Tensor Sin_NoVmap() => _x.sin();
 }

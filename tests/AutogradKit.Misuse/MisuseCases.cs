@@ -566,8 +566,8 @@ internal static partial class MisuseCases
         {
             s_sizeShiftMode = r.Next(4);
             Tensor x = torch.tensor(new[] { 0.5, -1.0, 2.0, 4.0 });
-            Tensor j = Autograd.Functional.Jacobian(s_sizeShifting, x, vectorize: true);
-            Tensor loop = Autograd.Functional.Jacobian(s_sizeShifting, x);
+            Tensor j = Autograd.Functional.Jacobian(SizeShifting, x, vectorize: true);
+            Tensor loop = Autograd.Functional.Jacobian(SizeShifting, x);
             if (!j.shape.SequenceEqual(loop.shape) || !j.allclose(loop, rtol: 0, atol: 0))
             {
                 throw new ContractViolation($"vectorized Jacobian (mode {s_sizeShiftMode}) differs from the loop: shape [{string.Join(", ", j.shape)}]");
@@ -817,7 +817,7 @@ internal static partial class MisuseCases
     // Modes 0–2: 2·x[…, :mode + 1] (the output size changes with the mode); mode 3: a sum.
     private static int s_sizeShiftMode;
 
-    private static readonly Func<Tensor, Tensor> s_sizeShifting = v =>
+    private static readonly Func<Tensor, Tensor> SizeShifting = v =>
         s_sizeShiftMode == 3 ? v.sum() : v.narrow(-1, 0, s_sizeShiftMode + 1) * 2;
 
     private static void Expect<T>(Action call) where T : Exception

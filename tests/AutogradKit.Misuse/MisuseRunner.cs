@@ -14,9 +14,9 @@ internal sealed class ContractViolation(string message) : Exception(message);
 /// <summary>Runs the cases in a seeded random order and judges each outcome.</summary>
 internal sealed class MisuseRunner(int seed)
 {
-    private readonly Random random = new(seed);
-    private readonly Dictionary<string, int> outcomes = [];
-    private readonly List<string> failures = [];
+    private readonly Random _random = new(seed);
+    private readonly Dictionary<string, int> _outcomes = [];
+    private readonly List<string> _failures = [];
 
     public int Run(int calls)
     {
@@ -26,14 +26,14 @@ internal sealed class MisuseRunner(int seed)
         int documented = 0;
         for (int i = 0; i < calls; i++)
         {
-            MisuseCase c = cases[random.Next(cases.Count)];
+            MisuseCase c = cases[_random.Next(cases.Count)];
             Program.Log($"CALL {i} {c.Name}");
             string outcome;
             try
             {
                 using (torch.NewDisposeScope())
                 {
-                    c.Run(random);
+                    c.Run(_random);
                 }
                 succeeded++;
                 outcome = "ok";
@@ -57,16 +57,16 @@ internal sealed class MisuseRunner(int seed)
         }
 
         Program.Log("outcomes (case -> result: count):");
-        foreach ((string key, int count) in outcomes.OrderBy(p => p.Key, StringComparer.Ordinal))
+        foreach ((string key, int count) in _outcomes.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Program.Log($"  {key}: {count}");
         }
-        Program.Log($"misuse: {calls} calls, {succeeded} succeeded, {documented} threw documented exceptions, {failures.Count} failures");
-        foreach (string failure in failures)
+        Program.Log($"misuse: {calls} calls, {succeeded} succeeded, {documented} threw documented exceptions, {_failures.Count} failures");
+        foreach (string failure in _failures)
         {
             Program.Log("FAIL " + failure);
         }
-        return failures.Count == 0 ? 0 : 3;
+        return _failures.Count == 0 ? 0 : 3;
     }
 
     /// <summary>
@@ -95,9 +95,9 @@ internal sealed class MisuseRunner(int seed)
     private void Fail(int i, MisuseCase c, string what)
     {
         string line = $"call {i} ({c.Name}): {what.Split('\n')[0]}";
-        failures.Add(line);
+        _failures.Add(line);
         Program.Log("  " + line);
     }
 
-    private void Count(string key) => outcomes[key] = outcomes.GetValueOrDefault(key) + 1;
+    private void Count(string key) => _outcomes[key] = _outcomes.GetValueOrDefault(key) + 1;
 }

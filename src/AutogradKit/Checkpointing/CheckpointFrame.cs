@@ -31,7 +31,7 @@ internal sealed class CheckpointFrame
     }
 
     /// <summary>How many reruns all frames made (for tests).</summary>
-    internal static int Reruns;
+    internal static int _reruns;
 
     /// <summary>Runs f under the checkpoint's hooks and returns its output.</summary>
     internal static Tensor Run(Func<Tensor[], Tensor> f, Tensor[] inputs, bool preserveRngState)
@@ -85,7 +85,7 @@ internal sealed class CheckpointFrame
             // The rerun needs the inputs as they were: one disposed before backward cannot be rerun.
             TensorArguments.Live(_inputs[i], $"inputs[{i}]");
         }
-        Interlocked.Increment(ref Reruns);
+        Interlocked.Increment(ref _reruns);
         var kept = new List<Tensor>(_saved);
         SavedTensorsHooksEntry keep = SavedTensorsHooksEntry.Hooks(
             t =>

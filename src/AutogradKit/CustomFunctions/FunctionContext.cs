@@ -24,7 +24,7 @@ public sealed class FunctionContext
     // What SavedTensors reads, per thread: libtorch may run one node from passes on two threads at once, and each
     // backward's unpacked tensors belong to its own dispose scope. A stack, for a backward run inside a backward.
     [ThreadStatic]
-    private static Frame? t_frame;
+    private static Frame? s_frame;
 
     private sealed class Frame(FunctionContext context, bool backward, IReadOnlyList<Tensor?>? saved, Frame? outer)
     {
@@ -58,7 +58,7 @@ public sealed class FunctionContext
     {
         get
         {
-            for (Frame? f = t_frame; f is not null; f = f.Outer)
+            for (Frame? f = s_frame; f is not null; f = f.Outer)
             {
                 if (ReferenceEquals(f.Context, this))
                 {
@@ -113,13 +113,13 @@ public sealed class FunctionContext
     internal (long[] Shape, ScalarType DType, Device Device)[] Outputs { get; set; } = [];
 
     /// <summary>On this thread, until <see cref="Exit"/>, <see cref="SavedTensors"/> is what <see cref="SaveForForward"/> saved.</summary>
-    internal void EnterJvp() => t_frame = new Frame(this, backward: false, _toSaveForForward, t_frame);
+    internal void EnterJvp() => s_frame = new Frame(this, backward: false, _toSaveForForward, s_frame);
 
     /// <summary>On this thread, until <see cref="Exit"/>, <see cref="SavedTensors"/> unpacks the node's saved tensors (once).</summary>
-    internal void EnterBackward() => t_frame = new Frame(this, backward: true, null, t_frame);
+    internal void EnterBackward() => s_frame = new Frame(this, backward: true, null, s_frame);
 
     /// <summary>Ends this thread's innermost <see cref="EnterJvp"/> or <see cref="EnterBackward"/>; unpacked tensors go with the backward's dispose scope.</summary>
-    internal static void Exit() => t_frame = t_frame?.Outer;
+    internal static void Exit() => s_frame = s_frame?.Outer;
 
     private static Tensor[] Checked(Tensor[] tensors, string name)
     {

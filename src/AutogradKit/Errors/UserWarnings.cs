@@ -8,12 +8,12 @@ namespace AutogradKit;
 internal static class UserWarnings
 {
     [ThreadStatic]
-    private static List<string>? t_captured;
+    private static List<string>? s_captured;
 
     /// <summary>Warns with PyTorch's text.</summary>
     internal static void Warn(string message)
     {
-        if (t_captured is { } captured)
+        if (s_captured is { } captured)
         {
             captured.Add(message);
         }
@@ -26,13 +26,13 @@ internal static class UserWarnings
     /// <summary>Collects this thread's warnings into <paramref name="into"/> until the returned scope is disposed.</summary>
     internal static IDisposable Capture(List<string> into)
     {
-        List<string>? previous = t_captured;
-        t_captured = into;
+        List<string>? previous = s_captured;
+        s_captured = into;
         return new Restore(previous);
     }
 
     private sealed class Restore(List<string>? previous) : IDisposable
     {
-        public void Dispose() => t_captured = previous;
+        public void Dispose() => s_captured = previous;
     }
 }

@@ -16,44 +16,44 @@ namespace AutogradKit;
 /// </remarks>
 internal static class AnomalyScopes
 {
-    private static readonly Lock s_lock = new();
-    private static readonly List<GradModeScope> s_open = new();
+    private static readonly Lock Lock = new();
+    private static readonly List<GradModeScope> OpenScopes = new();
     private static bool s_enabledBefore;
     private static bool s_checkNanBefore;
 
     /// <summary>Records <paramref name="scope"/> as open and turns anomaly mode on with its NaN check.</summary>
     internal static void Open(GradModeScope scope)
     {
-        lock (s_lock)
+        lock (Lock)
         {
-            if (s_open.Count == 0)
+            if (OpenScopes.Count == 0)
             {
                 s_enabledBefore = NativeGradMode.IsAnomalyEnabled;
                 s_checkNanBefore = NativeGradMode.IsAnomalyCheckNanEnabled;
             }
             NativeGradMode.SetAnomaly(true, scope.Argument);
-            s_open.Add(scope);
+            OpenScopes.Add(scope);
         }
     }
 
     /// <summary>Records <paramref name="scope"/> as closed (once; a flow that inherited it may close it too).</summary>
     internal static void Close(GradModeScope scope)
     {
-        lock (s_lock)
+        lock (Lock)
         {
-            int index = s_open.LastIndexOf(scope);
+            int index = OpenScopes.LastIndexOf(scope);
             if (index < 0)
             {
                 return;
             }
-            s_open.RemoveAt(index);
-            if (s_open.Count == 0)
+            OpenScopes.RemoveAt(index);
+            if (OpenScopes.Count == 0)
             {
                 NativeGradMode.SetAnomaly(s_enabledBefore, s_checkNanBefore);
             }
             else
             {
-                NativeGradMode.SetAnomaly(true, s_open[^1].Argument);
+                NativeGradMode.SetAnomaly(true, OpenScopes[^1].Argument);
             }
         }
     }

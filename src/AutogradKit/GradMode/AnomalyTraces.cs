@@ -17,7 +17,7 @@ namespace AutogradKit;
 internal static class AnomalyTraces
 {
     [ThreadStatic]
-    private static (string? Node, string? Trace)? t_reported;
+    private static (string? Node, string? Trace)? s_reported;
 
     /// <summary>The user frames of the current C# stack: AutogradKit's and TorchSharp's own frames left out.</summary>
     internal static string Capture()
@@ -52,20 +52,20 @@ internal static class AnomalyTraces
     /// </summary>
     internal static void Report(string? node, string? trace)
     {
-        t_reported = (node, trace);
+        s_reported = (node, trace);
         UserWarnings.Warn($"Error detected in {node}. Traceback of forward call that caused the error:\n{trace}");
     }
 
     /// <summary>Takes this thread's report, if any.</summary>
     internal static bool TryTake(out string? node, out string? trace)
     {
-        (string? Node, string? Trace)? reported = t_reported;
-        t_reported = null;
+        (string? Node, string? Trace)? reported = s_reported;
+        s_reported = null;
         node = reported?.Node;
         trace = reported?.Trace;
         return reported is not null;
     }
 
     /// <summary>Forgets this thread's report (a pass starts).</summary>
-    internal static void Forget() => t_reported = null;
+    internal static void Forget() => s_reported = null;
 }

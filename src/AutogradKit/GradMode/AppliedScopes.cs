@@ -21,14 +21,14 @@ namespace AutogradKit;
 internal sealed class AppliedScopes
 {
     [ThreadStatic]
-    private static AppliedScopes? t_current;
+    private static AppliedScopes? s_current;
 
     private Layer[] _layers = new Layer[4];
     private int _count;
     private SavedTensorsHooksEntry? _savedHooks;
 
     /// <summary>This thread's applied scopes.</summary>
-    internal static AppliedScopes Current => t_current ??= new AppliedScopes();
+    internal static AppliedScopes Current => s_current ??= new AppliedScopes();
 
     /// <summary>The innermost applied scope, or null when the thread is in its own mode.</summary>
     internal GradModeScope? Top => _count == 0 ? null : _layers[_count - 1].Scope;
@@ -41,7 +41,7 @@ internal sealed class AppliedScopes
     internal SavedTensorsHooksEntry? SavedHooks => _savedHooks;
 
     /// <summary>This thread's <see cref="SavedHooks"/>, without making an instance for a thread that has none (read by libtorch's engine for every saved tensor).</summary>
-    internal static SavedTensorsHooksEntry? CurrentSavedHooks => t_current?._savedHooks;
+    internal static SavedTensorsHooksEntry? CurrentSavedHooks => s_current?._savedHooks;
 
     /// <summary>How many scopes are applied (for tests).</summary>
     internal int Count => _count;

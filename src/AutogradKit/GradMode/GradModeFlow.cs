@@ -30,10 +30,10 @@ namespace AutogradKit;
 /// </remarks>
 internal static class GradModeFlow
 {
-    private static readonly AsyncLocal<GradModeScope?> s_innermost = new(OnFlowChanged);
+    private static readonly AsyncLocal<GradModeScope?> InnermostScope = new(OnFlowChanged);
 
     /// <summary>The innermost scope open in the current flow, or null.</summary>
-    internal static GradModeScope? Innermost => s_innermost.Value;
+    internal static GradModeScope? Innermost => InnermostScope.Value;
 
     /// <summary>Applies <paramref name="scope"/> on this thread and makes it the current flow's innermost scope.</summary>
     /// <param name="scope">A new scope whose <see cref="GradModeScope.Outer"/> is the current <see cref="Innermost"/>.</param>
@@ -47,7 +47,7 @@ internal static class GradModeFlow
         }
         applied.Push(scope);
         ExecutionContext? before = ExecutionContext.Capture();
-        s_innermost.Value = scope;
+        InnermostScope.Value = scope;
         if (before is not null)
         {
             scope.RememberContexts(before, ExecutionContext.Capture()!);
@@ -71,7 +71,7 @@ internal static class GradModeFlow
         else
         {
             applied.Pop();
-            s_innermost.Value = scope.Outer;
+            InnermostScope.Value = scope.Outer;
         }
         if (scope.Kind == AutogradScopeKind.DetectAnomaly)
         {

@@ -59,7 +59,7 @@ internal sealed class SavedTensorsHooksEntry
     internal bool IsDisabling => DisabledMessage is not null;
 
     /// <summary>How many tensors were packed (for tests and the checkpoint's bookkeeping).</summary>
-    internal int PackCount;
+    internal int _packCount;
 
     /// <summary>Keeps the first exception the pack function threw; the operation that called it failed.</summary>
     internal void RecordPackError(Exception error) =>

@@ -27,13 +27,13 @@ internal sealed class HookClosures
 {
     private static readonly ConditionalWeakTable<Tensor, HookClosures> ByTensor = [];
 
-    private readonly Tensor tensor;
-    private readonly Lock gate = new();
-    private readonly Dictionary<long, Func<Tensor, Tensor?>> hooks = [];
+    private readonly Tensor _tensor;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, Func<Tensor, Tensor?>> _hooks = [];
 
     private HookClosures(Tensor tensor)
     {
-        this.tensor = tensor;
+        this._tensor = tensor;
         // This object's finaliser decides for the wrapper (see the remarks); the wrapper's own would free the
         // TensorImpl while a graph may still call a hook that uses it.
 #pragma warning disable CA1816 // Suppressing another object's finaliser is the point: this one runs in its place.
@@ -45,9 +45,9 @@ internal sealed class HookClosures
     public static HookClosures Keep(Tensor t, long id, Func<Tensor, Tensor?> hook)
     {
         HookClosures owner = ByTensor.GetValue(t, static w => new HookClosures(w));
-        lock (owner.gate)
+        lock (owner._gate)
         {
-            owner.hooks[id] = hook;
+            owner._hooks[id] = hook;
         }
         return owner;
     }
@@ -55,9 +55,9 @@ internal sealed class HookClosures
     /// <summary>Drops hook <paramref name="id"/> (it was removed).</summary>
     public void Forget(long id)
     {
-        lock (gate)
+        lock (_gate)
         {
-            hooks.Remove(id);
+            _hooks.Remove(id);
         }
     }
 
@@ -66,9 +66,9 @@ internal sealed class HookClosures
     {
         get
         {
-            lock (gate)
+            lock (_gate)
             {
-                return hooks.Count;
+                return _hooks.Count;
             }
         }
     }
@@ -88,7 +88,7 @@ internal sealed class HookClosures
 
     private void Decide()
     {
-        if (tensor.IsInvalid)
+        if (_tensor.IsInvalid)
         {
             // Disposed: the wrapper no longer holds the TensorImpl, so closures that capture it form no cycle. They
             // live as long as libtorch's copies.
@@ -96,27 +96,27 @@ internal sealed class HookClosures
             return;
         }
         bool live;
-        lock (gate)
+        lock (_gate)
         {
-            live = hooks.Any(h => HookTable.Find(h.Key) == h.Value);
+            live = _hooks.Any(h => HookTable.Find(h.Key) == h.Value);
         }
-        if (live && TensorOwners.OthersMayCallHooks(tensor))
+        if (live && TensorOwners.OthersMayCallHooks(_tensor))
         {
             // A graph (or another handle) may still run the hooks, which may use the wrapper: keep both, ask again later.
-            ByTensor.AddOrUpdate(tensor, this);
+            ByTensor.AddOrUpdate(_tensor, this);
             GC.ReRegisterForFinalize(this);
             return;
         }
-        tensor.Dispose();
+        _tensor.Dispose();
         // Freeing the TensorImpl freed its hook list and with it every entry; one that survived is still callable.
         HandToTable();
     }
 
     private void HandToTable()
     {
-        lock (gate)
+        lock (_gate)
         {
-            foreach ((long id, Func<Tensor, Tensor?> hook) in hooks)
+            foreach ((long id, Func<Tensor, Tensor?> hook) in _hooks)
             {
                 if (HookTable.Find(id) == hook)
                 {

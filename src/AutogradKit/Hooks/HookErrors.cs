@@ -26,7 +26,7 @@ internal static class HookErrors
 {
     // Hook exceptions of a pass AutogradKit did not start on this thread (raw TorchSharp backward).
     [ThreadStatic]
-    private static ExceptionDispatchInfo? orphan;
+    private static ExceptionDispatchInfo? s_orphan;
 
     private static readonly Lazy<bool> HasDeviceThreads = new(() => torch.cuda.is_available(), LazyThreadSafetyMode.PublicationOnly);
 
@@ -43,12 +43,12 @@ internal static class HookErrors
         }
         else
         {
-            orphan ??= ExceptionDispatchInfo.Capture(error);
+            s_orphan ??= ExceptionDispatchInfo.Capture(error);
         }
     }
 
     /// <summary>Whether this thread keeps a hook exception of a pass AutogradKit did not start (for tests).</summary>
-    public static bool HasOrphanOnThisThread => orphan is not null;
+    public static bool HasOrphanOnThisThread => s_orphan is not null;
 
     /// <summary>
     /// Runs a native backward or grad pass that raises libtorch's errors as <see cref="ExternalException"/>
@@ -66,7 +66,7 @@ internal static class HookErrors
     /// <inheritdoc cref="Run(Action)"/>
     public static T Run<T>(Func<T> call)
     {
-        orphan = null;
+        s_orphan = null;
         AnomalyTraces.Forget();
         using HookPass pass = HookGate.EnterPass();
         T result;
@@ -96,7 +96,7 @@ internal static class HookErrors
     /// </summary>
     public static void RunNative(Action call)
     {
-        orphan = null;
+        s_orphan = null;
         AnomalyTraces.Forget();
         using HookPass pass = HookGate.EnterPass();
         call();
@@ -113,7 +113,7 @@ internal static class HookErrors
     }
 
     /// <summary>Forgets the hook exception kept for this thread by a pass AutogradKit did not start.</summary>
-    public static void DiscardPendingOfThisThread() => orphan = null;
+    public static void DiscardPendingOfThisThread() => s_orphan = null;
 
     /// <summary>Whether libtorch's text is the failure a throwing hook provokes.</summary>
     public static bool IsHookFailure(string nativeText) =>

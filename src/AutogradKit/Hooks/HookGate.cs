@@ -28,18 +28,18 @@ internal static class HookGate
     private static readonly List<HookPass> Active = [];
 
     // Passes of threads that are waiting in Register (they cannot touch a hook list while they wait).
-    private static int frozenPasses;
-    private static int waitingRegistrations;
-    private static bool registering;
+    private static int s_frozenPasses;
+    private static int s_waitingRegistrations;
+    private static bool s_registering;
 
     // How long a new outermost pass lets a waiting registration go first.
     private const int RegistrationPreferenceMilliseconds = 100;
 
     [ThreadStatic]
-    private static HookPass? innermost;
+    private static HookPass? s_innermost;
 
     /// <summary>The innermost AutogradKit pass running on this thread, or null.</summary>
-    public static HookPass? Current => innermost;
+    public static HookPass? Current => s_innermost;
 
     /// <summary>How many AutogradKit passes run now, on all threads (for tests).</summary>
     public static int ActiveCount
@@ -59,7 +59,7 @@ internal static class HookGate
     /// </summary>
     public static HookPass EnterPass()
     {
-        HookPass? outer = innermost;
+        HookPass? outer = s_innermost;
         int depth = outer is null ? 1 : outer.Depth + 1;
         var pass = new HookPass(outer, depth);
         lock (Sync)
@@ -68,9 +68,9 @@ internal static class HookGate
             // only for a while: the registration may be waiting for a pass that waits for this one (a hook blocking
             // on a pass it started on another thread). A nested pass (backward inside a hook) never waits for it.
             long deadline = Environment.TickCount64 + RegistrationPreferenceMilliseconds;
-            while (registering || (outer is null && waitingRegistrations > 0 && Environment.TickCount64 < deadline))
+            while (s_registering || (outer is null && s_waitingRegistrations > 0 && Environment.TickCount64 < deadline))
             {
-                if (registering)
+                if (s_registering)
                 {
                     Monitor.Wait(Sync);
                 }
@@ -81,14 +81,14 @@ internal static class HookGate
             }
             Active.Add(pass);
         }
-        innermost = pass;
+        s_innermost = pass;
         return pass;
     }
 
     /// <summary>Ends <paramref name="pass"/>, which must be this thread's innermost.</summary>
     internal static void ExitPass(HookPass pass)
     {
-        innermost = pass.Outer;
+        s_innermost = pass.Outer;
         lock (Sync)
         {
             Active.Remove(pass);
@@ -102,24 +102,24 @@ internal static class HookGate
     /// </summary>
     public static T Register<T>(Func<T> register)
     {
-        int mine = innermost?.Depth ?? 0;
+        int mine = s_innermost?.Depth ?? 0;
         lock (Sync)
         {
-            frozenPasses += mine;
-            waitingRegistrations++;
+            s_frozenPasses += mine;
+            s_waitingRegistrations++;
             try
             {
-                while (registering || Active.Count != frozenPasses)
+                while (s_registering || Active.Count != s_frozenPasses)
                 {
                     Monitor.Wait(Sync);
                 }
             }
             finally
             {
-                frozenPasses -= mine;
-                waitingRegistrations--;
+                s_frozenPasses -= mine;
+                s_waitingRegistrations--;
             }
-            registering = true;
+            s_registering = true;
         }
         try
         {
@@ -129,7 +129,7 @@ internal static class HookGate
         {
             lock (Sync)
             {
-                registering = false;
+                s_registering = false;
                 Monitor.PulseAll(Sync);
             }
         }

@@ -7,8 +7,8 @@ namespace AutogradKit;
 /// <remarks>Thread-safe: <see cref="Dispose"/> may race with itself and with a backward pass on another thread.</remarks>
 internal sealed class HookHandle(Action remove) : IDisposable
 {
-    private Action? remove = remove;
+    private Action? _remove = remove;
 
     /// <summary>Removes the hook; a second call does nothing.</summary>
-    public void Dispose() => Interlocked.Exchange(ref remove, null)?.Invoke();
+    public void Dispose() => Interlocked.Exchange(ref _remove, null)?.Invoke();
 }

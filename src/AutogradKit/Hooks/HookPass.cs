@@ -12,9 +12,9 @@ namespace AutogradKit;
 /// </remarks>
 internal sealed class HookPass : IDisposable
 {
-    private ExceptionDispatchInfo? own;
-    private ExceptionDispatchInfo? fromDeviceThread;
-    private bool disposed;
+    private ExceptionDispatchInfo? _own;
+    private ExceptionDispatchInfo? _fromDeviceThread;
+    private bool _disposed;
 
     internal HookPass(HookPass? outer, int depth)
     {
@@ -41,16 +41,16 @@ internal sealed class HookPass : IDisposable
         // The first exception of the pass wins; later ones (other hooks of a failing pass) are dropped.
         if (onDeviceThread)
         {
-            Interlocked.CompareExchange(ref fromDeviceThread, ExceptionDispatchInfo.Capture(error), null);
+            Interlocked.CompareExchange(ref _fromDeviceThread, ExceptionDispatchInfo.Capture(error), null);
         }
         else
         {
-            Interlocked.CompareExchange(ref own, ExceptionDispatchInfo.Capture(error), null);
+            Interlocked.CompareExchange(ref _own, ExceptionDispatchInfo.Capture(error), null);
         }
     }
 
     /// <summary>Whether a hook of this pass threw (for tests).</summary>
-    internal bool HasRecorded => Volatile.Read(ref own) is not null || Volatile.Read(ref fromDeviceThread) is not null;
+    internal bool HasRecorded => Volatile.Read(ref _own) is not null || Volatile.Read(ref _fromDeviceThread) is not null;
 
     /// <summary>
     /// Rethrows, with its original stack, the exception a hook of this pass threw on the pass's thread; an exception
@@ -59,19 +59,19 @@ internal sealed class HookPass : IDisposable
     /// </summary>
     internal void ThrowRecorded(bool passFailedInAHook)
     {
-        ExceptionDispatchInfo? mine = Interlocked.Exchange(ref own, null);
-        ExceptionDispatchInfo? device = Interlocked.Exchange(ref fromDeviceThread, null);
+        ExceptionDispatchInfo? mine = Interlocked.Exchange(ref _own, null);
+        ExceptionDispatchInfo? device = Interlocked.Exchange(ref _fromDeviceThread, null);
         (mine ?? (passFailedInAHook ? device : null))?.Throw();
     }
 
     /// <summary>Ends the pass (a second call does nothing); recorded exceptions not rethrown are forgotten.</summary>
     public void Dispose()
     {
-        if (disposed)
+        if (_disposed)
         {
             return;
         }
-        disposed = true;
+        _disposed = true;
         HookGate.ExitPass(this);
     }
 }

@@ -20,17 +20,17 @@ internal sealed class ModuleBackwardHooks
 
     // The forward calls in flight on this thread, innermost last: a pre-hook's state for its post-hook.
     [ThreadStatic]
-    private static List<(ModuleBackwardHooks Owner, Call State)>? calls;
+    private static List<(ModuleBackwardHooks Owner, Call State)>? s_calls;
 
-    private readonly Lock gate = new();
-    private readonly nn.Module<Tensor, Tensor> module;
-    private readonly List<(long Key, Func<nn.Module, Tensor?[], Tensor?[], Tensor?[]?> Hook)> hooks = [];
-    private readonly List<(long Key, Func<nn.Module, Tensor?[], Tensor?[]?> Hook)> preHooks = [];
-    private long lastKey;
-    private nn.Module<Tensor, Tensor>.HookRemover? forwardPre;
-    private nn.Module<Tensor, Tensor>.HookRemover? forwardPost;
+    private readonly Lock _gate = new();
+    private readonly nn.Module<Tensor, Tensor> _module;
+    private readonly List<(long Key, Func<nn.Module, Tensor?[], Tensor?[], Tensor?[]?> Hook)> _hooks = [];
+    private readonly List<(long Key, Func<nn.Module, Tensor?[], Tensor?[]?> Hook)> _preHooks = [];
+    private long _lastKey;
+    private nn.Module<Tensor, Tensor>.HookRemover? _forwardPre;
+    private nn.Module<Tensor, Tensor>.HookRemover? _forwardPost;
 
-    private ModuleBackwardHooks(nn.Module<Tensor, Tensor> module) => this.module = module;
+    private ModuleBackwardHooks(nn.Module<Tensor, Tensor> module) => this._module = module;
 
     /// <summary>One forward call's state: whether its input was wrapped, and the grad_output its backward saw.</summary>
     private sealed class Call
@@ -52,21 +52,21 @@ internal sealed class ModuleBackwardHooks
     {
         ModuleBackwardHooks state = ByModule.GetValue(module, m => new ModuleBackwardHooks(m));
         long key;
-        lock (state.gate)
+        lock (state._gate)
         {
-            key = ++state.lastKey;
+            key = ++state._lastKey;
             if (hook is not null)
             {
-                state.hooks.Add((key, hook));
+                state._hooks.Add((key, hook));
             }
             else
             {
-                state.preHooks.Add((key, preHook!));
+                state._preHooks.Add((key, preHook!));
             }
-            if (state.forwardPre is null)
+            if (state._forwardPre is null)
             {
-                state.forwardPre = module.register_forward_pre_hook(state.BeforeForward);
-                state.forwardPost = module.register_forward_hook(state.AfterForward);
+                state._forwardPre = module.register_forward_pre_hook(state.BeforeForward);
+                state._forwardPost = module.register_forward_hook(state.AfterForward);
             }
         }
         return new HookHandle(() => state.Remove(key));
@@ -74,24 +74,24 @@ internal sealed class ModuleBackwardHooks
 
     private void Remove(long key)
     {
-        lock (gate)
+        lock (_gate)
         {
-            hooks.RemoveAll(h => h.Key == key);
-            preHooks.RemoveAll(h => h.Key == key);
-            if (hooks.Count == 0 && preHooks.Count == 0 && forwardPre is not null)
+            _hooks.RemoveAll(h => h.Key == key);
+            _preHooks.RemoveAll(h => h.Key == key);
+            if (_hooks.Count == 0 && _preHooks.Count == 0 && _forwardPre is not null)
             {
-                forwardPre.remove();
-                forwardPost!.remove();
-                forwardPre = forwardPost = null;
+                _forwardPre.remove();
+                _forwardPost!.remove();
+                _forwardPre = _forwardPost = null;
             }
         }
     }
 
     private (Func<nn.Module, Tensor?[], Tensor?[], Tensor?[]?>[] Hooks, Func<nn.Module, Tensor?[], Tensor?[]?>[] PreHooks) Snapshot()
     {
-        lock (gate)
+        lock (_gate)
         {
-            return ([.. hooks.Select(h => h.Hook)], [.. preHooks.Select(h => h.Hook)]);
+            return ([.. _hooks.Select(h => h.Hook)], [.. _preHooks.Select(h => h.Hook)]);
         }
     }
 
@@ -99,7 +99,7 @@ internal sealed class ModuleBackwardHooks
     private Tensor BeforeForward(nn.Module<Tensor, Tensor> m, Tensor input)
     {
         var call = new Call();
-        (calls ??= []).Add((this, call));
+        (s_calls ??= []).Add((this, call));
         if (!input.requires_grad || !torch.is_grad_enabled())
         {
             return input;
@@ -126,7 +126,7 @@ internal sealed class ModuleBackwardHooks
     private Call TakeCall()
     {
         // The innermost call of this module; calls above it are forwards that threw before their post-hook.
-        List<(ModuleBackwardHooks Owner, Call State)> stack = calls!;
+        List<(ModuleBackwardHooks Owner, Call State)> stack = s_calls!;
         int i = stack.FindLastIndex(c => c.Owner == this);
         Call call = stack[i].State;
         stack.RemoveRange(i, stack.Count - i);
@@ -140,7 +140,7 @@ internal sealed class ModuleBackwardHooks
         bool replaced = false;
         foreach (var preHook in userPreHooks)
         {
-            if (preHook(module, current) is not { } result)
+            if (preHook(_module, current) is not { } result)
             {
                 continue;
             }
@@ -160,7 +160,7 @@ internal sealed class ModuleBackwardHooks
             var gradInputs = new Tensor?[1];
             foreach (var hook in userHooks)
             {
-                if (hook(module, gradInputs, call.GradOutputs) is { } result && result.Any(g => g is not null))
+                if (hook(_module, gradInputs, call.GradOutputs) is { } result && result.Any(g => g is not null))
                 {
                     call.ClearGradOutputs();
                     throw new AutogradException("Backward hook for Modules where no input requires gradient should always return None or None for all gradients.");
@@ -185,7 +185,7 @@ internal sealed class ModuleBackwardHooks
             bool replaced = false;
             foreach (var hook in Snapshot().Hooks)
             {
-                if (hook(module, current, gradOutputs) is not { } result)
+                if (hook(_module, current, gradOutputs) is not { } result)
                 {
                     continue;
                 }

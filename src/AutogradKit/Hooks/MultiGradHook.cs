@@ -20,19 +20,19 @@ internal sealed class MultiGradHook : IDisposable
         public readonly Tensor?[] Buffer = new Tensor?[tensors];
     }
 
-    private readonly Lock gate = new();
-    private readonly Dictionary<long, PassState> passes = [];
-    private readonly GradFn[] nodes;
-    private readonly Tensor[] expanded;
-    private readonly Action<Tensor?[]> fn;
-    private readonly List<IDisposable> handles = [];
-    private int disposed;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, PassState> _passes = [];
+    private readonly GradFn[] _nodes;
+    private readonly Tensor[] _expanded;
+    private readonly Action<Tensor?[]> _fn;
+    private readonly List<IDisposable> _handles = [];
+    private int _disposed;
 
     private MultiGradHook(GradFn[] nodes, Tensor[] expanded, Action<Tensor?[]> fn)
     {
-        this.nodes = nodes;
-        this.expanded = expanded;
-        this.fn = fn;
+        this._nodes = nodes;
+        this._expanded = expanded;
+        this._fn = fn;
     }
 
     /// <summary>Registers the hook on <paramref name="tensors"/> (checked by the caller).</summary>
@@ -63,7 +63,7 @@ internal sealed class MultiGradHook : IDisposable
             for (int i = 0; i < tensors.Count; i++)
             {
                 int index = i;
-                hook.handles.Add(RegisterHookExtensions.Register(tensors[i], g => hook.Collect(index, g)));
+                hook._handles.Add(RegisterHookExtensions.Register(tensors[i], g => hook.Collect(index, g)));
             }
         }
         catch
@@ -79,27 +79,27 @@ internal sealed class MultiGradHook : IDisposable
         long task = NativeGraphTask.CurrentId();
         PassState state;
         bool last;
-        lock (gate)
+        lock (_gate)
         {
-            if (!passes.TryGetValue(task, out state!))
+            if (!_passes.TryGetValue(task, out state!))
             {
-                state = new PassState(nodes.Length);
-                passes.Add(task, state);
-                state.Expected = nodes.Count(n => NativeGraphTask.WillExecute(n.Node));
+                state = new PassState(_nodes.Length);
+                _passes.Add(task, state);
+                state.Expected = _nodes.Count(n => NativeGraphTask.WillExecute(n.Node));
             }
             state.Buffer[index]?.Dispose();
             state.Buffer[index] = grad.alias().DetachFromDisposeScope();
             last = ++state.Count == state.Expected;
             if (last)
             {
-                passes.Remove(task);
+                _passes.Remove(task);
             }
         }
         if (last)
         {
             try
             {
-                fn(state.Buffer);
+                _fn(state.Buffer);
             }
             finally
             {
@@ -115,28 +115,28 @@ internal sealed class MultiGradHook : IDisposable
     /// <summary>Removes the tensor hooks and releases the nodes; a second call does nothing.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
-        foreach (IDisposable h in handles)
+        foreach (IDisposable h in _handles)
         {
             h.Dispose();
         }
-        foreach (Tensor view in expanded)
+        foreach (Tensor view in _expanded)
         {
             view.Dispose();
         }
-        lock (gate)
+        lock (_gate)
         {
-            foreach (PassState state in passes.Values)
+            foreach (PassState state in _passes.Values)
             {
                 foreach (Tensor? t in state.Buffer)
                 {
                     t?.Dispose();
                 }
             }
-            passes.Clear();
+            _passes.Clear();
         }
     }
 }

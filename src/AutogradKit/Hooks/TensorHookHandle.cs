@@ -14,9 +14,9 @@ namespace AutogradKit;
 /// </remarks>
 internal sealed class TensorHookHandle : IDisposable
 {
-    private readonly long id;
-    private readonly WeakReference<HookClosures> owner;
-    private int disposed;
+    private readonly long _id;
+    private readonly WeakReference<HookClosures> _owner;
+    private int _disposed;
 
     /// <summary>
     /// A handle for hook <paramref name="id"/>, at <paramref name="index"/> in its tensor's C++ hook list, kept alive by
@@ -25,12 +25,12 @@ internal sealed class TensorHookHandle : IDisposable
     public TensorHookHandle(uint index, long id, HookClosures owner)
     {
         Index = index;
-        this.id = id;
-        this.owner = new WeakReference<HookClosures>(owner);
+        this._id = id;
+        this._owner = new WeakReference<HookClosures>(owner);
     }
 
     /// <summary>The hook's id in <see cref="HookTable"/> (for tests).</summary>
-    internal long Id => id;
+    internal long Id => _id;
 
     /// <summary>The hook's index in the tensor's C++ hook list when it was registered (for the ABI check).</summary>
     internal uint Index { get; }
@@ -38,13 +38,13 @@ internal sealed class TensorHookHandle : IDisposable
     /// <summary>Removes the hook; later backward passes no longer call it. A second call does nothing.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             // libtorch's copies keep the gradient unchanged from now on and no longer keep the closure alive.
-            HookTable.Disable(id);
-            if (owner.TryGetTarget(out HookClosures? closures))
+            HookTable.Disable(_id);
+            if (_owner.TryGetTarget(out HookClosures? closures))
             {
-                closures.Forget(id);
+                closures.Forget(_id);
             }
         }
     }

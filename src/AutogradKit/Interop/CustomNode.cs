@@ -52,10 +52,10 @@ internal sealed unsafe partial class CustomNode
     private static readonly ConcurrentDictionary<IntPtr, CustomNode> Live = new();
 
     [ThreadStatic]
-    private static IntPtr* t_allocated;
+    private static IntPtr* s_allocated;
 
     [ThreadStatic]
-    private static nuint t_allocatedLength;
+    private static nuint s_allocatedLength;
 
     private readonly Lock _gate = new();
     private readonly ApplyCallback _apply;
@@ -71,10 +71,10 @@ internal sealed unsafe partial class CustomNode
     // thread runs anything else, so they go at the thread's next callback (or the node's release_variables, which
     // the engine calls on the same thread right after). Per thread, not per node: two passes may run one node at once.
     [ThreadStatic]
-    private static IntPtr* t_returned;
+    private static IntPtr* s_returned;
 
     [ThreadStatic]
-    private static int t_returnedCount;
+    private static int s_returnedCount;
 
     private CustomNode(int inputCount, Func<Tensor?[], Tensor?[]?> backward)
     {
@@ -162,13 +162,13 @@ internal sealed unsafe partial class CustomNode
         using var nonDiff = new Handles(nonDifferentiable);
         using var dirtyHandles = new Handles(dirty);
         using var outs = new Handles(outputs);
-        t_allocated = null;
-        t_allocatedLength = 0;
+        s_allocated = null;
+        s_allocatedLength = 0;
         NativeMethods.THSAutograd_Function_wrapOutputs(vars.Array, nonDiff.Array, dirtyHandles.Array, outs.Array,
             node?._ptr ?? default, &Allocate);
-        IntPtr* result = t_allocated;
-        nuint length = t_allocatedLength;
-        t_allocated = null;
+        IntPtr* result = s_allocated;
+        nuint length = s_allocatedLength;
+        s_allocated = null;
         GC.KeepAlive(inputs);
         GC.KeepAlive(outputs);
         GC.KeepAlive(nonDifferentiable);
@@ -208,9 +208,9 @@ internal sealed unsafe partial class CustomNode
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static IntPtr* Allocate(nuint length)
     {
-        t_allocated = (IntPtr*)NativeMemory.AllocZeroed(length == 0 ? 1 : length, (nuint)IntPtr.Size);
-        t_allocatedLength = length;
-        return t_allocated;
+        s_allocated = (IntPtr*)NativeMemory.AllocZeroed(length == 0 ? 1 : length, (nuint)IntPtr.Size);
+        s_allocatedLength = length;
+        return s_allocated;
     }
 
     /// <summary>
@@ -339,10 +339,10 @@ internal sealed unsafe partial class CustomNode
 
     private static void FreeReturned()
     {
-        IntPtr* returned = t_returned;
-        int count = t_returnedCount;
-        t_returned = null;
-        t_returnedCount = 0;
+        IntPtr* returned = s_returned;
+        int count = s_returnedCount;
+        s_returned = null;
+        s_returnedCount = 0;
         if (returned is null)
         {
             return;
@@ -360,8 +360,8 @@ internal sealed unsafe partial class CustomNode
     private static TensorArray Returned(IntPtr* array, int count)
     {
         FreeReturned();
-        t_returned = array;
-        t_returnedCount = count;
+        s_returned = array;
+        s_returnedCount = count;
         return new TensorArray { Array = array, Size = count };
     }
 

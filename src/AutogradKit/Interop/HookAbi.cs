@@ -36,11 +36,11 @@ internal static class HookAbi
         get
         {
             _ = Failure.Value;
-            return listLayoutFailure;
+            return s_listLayoutFailure;
         }
     }
 
-    private static string? listLayoutFailure;
+    private static string? s_listLayoutFailure;
 
     private static NotSupportedException? Check()
     {
@@ -62,7 +62,7 @@ internal static class HookAbi
             });
             id = doubling.Id;
             // A failure only keeps removed hooks' trampolines from being reused; hooks work either way.
-            listLayoutFailure = HookLists.Verify(y, listWordBefore, id, StdFunctionHooks.LastCloneDestination);
+            s_listLayoutFailure = HookLists.Verify(y, listWordBefore, id, StdFunctionHooks.LastCloneDestination);
             if (HookTable.References(id) != 1)
             {
                 return Mismatch($"after _register_hook libtorch holds {HookTable.References(id)} copies of the hook, expected 1 (std::function move/clone/destroy bookkeeping)");

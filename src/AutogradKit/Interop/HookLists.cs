@@ -26,10 +26,10 @@ internal readonly record struct HookList(IntPtr Address);
 internal static unsafe class HookLists
 {
     // 0: not checked yet, 1: checked and right, -1: checked and wrong (lists are never read).
-    private static volatile int state;
+    private static volatile int s_state;
 
     /// <summary>Whether the layout was checked and found right.</summary>
-    public static bool Verified => state == 1;
+    public static bool Verified => s_state == 1;
 
     /// <summary>The list the next <c>_register_hook</c> on <paramref name="t"/> appends to, or null (none yet, or unchecked layout).</summary>
     public static HookList? Of(Tensor t) => Verified ? Read(t) : null;
@@ -87,7 +87,7 @@ internal static unsafe class HookLists
                 wrong = $"the list holds {Length(list)} function(s), its first with id {IdAt(list, 0)}, expected 1 with id {firstId}";
             }
         }
-        state = wrong is null ? 1 : -1;
+        s_state = wrong is null ? 1 : -1;
         return wrong;
     }
 

@@ -19,20 +19,20 @@ internal static class HookTable
         // Weak: what keeps the closure alive is its tensor's HookClosures (a closure that captures its tensor would
         // otherwise keep it alive from this static table for ever). Long: the closure stays findable while its
         // HookClosures' finaliser decides whether libtorch can still call it.
-        private WeakReference<Func<Tensor, Tensor?>>? weak = new(hook, trackResurrection: true);
-        private Func<Tensor, Tensor?>? strong;
+        private WeakReference<Func<Tensor, Tensor?>>? _weak = new(hook, trackResurrection: true);
+        private Func<Tensor, Tensor?>? _strong;
         public int References = 1;
         public HookList? List;
 
-        public Func<Tensor, Tensor?>? Hook => strong ?? (weak is not null && weak.TryGetTarget(out var hook) ? hook : null);
+        public Func<Tensor, Tensor?>? Hook => _strong ?? (_weak is not null && _weak.TryGetTarget(out var hook) ? hook : null);
 
         public void Set(Func<Tensor, Tensor?>? hook)
         {
-            strong = null;
-            weak = hook is null ? null : new(hook, trackResurrection: true);
+            _strong = null;
+            _weak = hook is null ? null : new(hook, trackResurrection: true);
         }
 
-        public void Strengthen() => strong = Hook;
+        public void Strengthen() => _strong = Hook;
     }
 
     private static readonly Lock Gate = new();
@@ -41,7 +41,7 @@ internal static class HookTable
     // For each tracked C++ hook list, the ids of our functions in it, by index: every function of the list is ours
     // and was appended by us, so a removed hook at its end can be given a new closure (see NativeHooks.Add).
     private static readonly Dictionary<HookList, List<long>> Lists = [];
-    private static long lastId;
+    private static long s_lastId;
 
     /// <summary>How many entries are alive (closures libtorch still holds), for tests and diagnostics.</summary>
     public static int Count
@@ -72,7 +72,7 @@ internal static class HookTable
     {
         lock (Gate)
         {
-            long id = ++lastId;
+            long id = ++s_lastId;
             Entries.Add(id, new Entry(hook));
             return id;
         }

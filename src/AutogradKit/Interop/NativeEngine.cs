@@ -169,9 +169,9 @@ internal static unsafe class NativeEngine
             y = (x * x).sum();
         }
         HookErrors.Run(() => y.backward());
-        if (entry.PackCount != 2 || packedX != 2 || unpacks != 2 || x.grad is not { } grad || !grad.allclose(2 * x))
+        if (entry._packCount != 2 || packedX != 2 || unpacks != 2 || x.grad is not { } grad || !grad.allclose(2 * x))
         {
-            return Mismatch($"saved-tensor hooks on x * x packed {entry.PackCount} tensors ({packedX} of them x) and unpacked {unpacks}, not 2, 2 and 2 with gradient 2x.");
+            return Mismatch($"saved-tensor hooks on x * x packed {entry._packCount} tensors ({packedX} of them x) and unpacked {unpacks}, not 2, 2 and 2 with gradient 2x.");
         }
         return null;
     }

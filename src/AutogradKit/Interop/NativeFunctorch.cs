@@ -29,13 +29,13 @@ internal static unsafe class NativeFunctorch
 
     /// <summary>How many layers this thread has pushed and not popped: libtorch's stack depth, as nothing else pushes.</summary>
     [ThreadStatic]
-    private static int t_depth;
+    private static int s_depth;
 
     /// <summary>The highest level any thread has pushed: a tensor that escaped a transform is batched at most this high.</summary>
     private static int s_highestLevel;
 
     /// <summary>The calling thread's number of open transforms (0 outside every transform).</summary>
-    public static int Depth => t_depth;
+    public static int Depth => s_depth;
 
     /// <summary>Pushes a vmap layer over a batch of <paramref name="batchSize"/>; returns its level.</summary>
     /// <exception cref="NotSupportedException">The first-use check failed on this libtorch.</exception>
@@ -72,12 +72,12 @@ internal static unsafe class NativeFunctorch
 
     private static int Pushed(long level)
     {
-        t_depth++;
-        if (level != t_depth)
+        s_depth++;
+        if (level != s_depth)
         {
             // Something else pushed layers on this thread: pop ours again and refuse, before anything runs under it.
             PopChecked((int)level, expectedTransform: -1);
-            throw new InvalidOperationException($"libtorch's functorch layer stack has {level - 1} layers where AutogradKit pushed {t_depth}.");
+            throw new InvalidOperationException($"libtorch's functorch layer stack has {level - 1} layers where AutogradKit pushed {s_depth}.");
         }
         int highest;
         do
@@ -96,9 +96,9 @@ internal static unsafe class NativeFunctorch
 
     private static void Pop(int level, int transform)
     {
-        if (level != t_depth || level < 1)
+        if (level != s_depth || level < 1)
         {
-            throw new InvalidOperationException($"Popping functorch level {level} while {t_depth} levels are open on this thread.");
+            throw new InvalidOperationException($"Popping functorch level {level} while {s_depth} levels are open on this thread.");
         }
         PopChecked(level, transform);
     }
@@ -107,7 +107,7 @@ internal static unsafe class NativeFunctorch
     {
         byte* layer = stackalloc byte[AbiFacts.Functorch.LayerBufferSize];
         NativeMethods.Functorch_popDynamicLayerAndDeleteMetadata(layer);
-        t_depth--;
+        s_depth--;
         long id = NativeMethods.Functorch_DynamicLayer_layerId(layer);
         int key = NativeMethods.Functorch_DynamicLayer_key(layer);
         IntPtr control = *(IntPtr*)(layer + AbiFacts.Functorch.LayerLifeHandleOffset + AbiFacts.SharedPtr.ControlOffset);
@@ -239,9 +239,9 @@ internal static unsafe class NativeFunctorch
     private static void CheckTopLevel(int level)
     {
         EnsureSupported();
-        if (level < 1 || level != t_depth)
+        if (level < 1 || level != s_depth)
         {
-            throw new InvalidOperationException($"functorch level {level} is not the top of this thread's {t_depth} open levels.");
+            throw new InvalidOperationException($"functorch level {level} is not the top of this thread's {s_depth} open levels.");
         }
     }
 

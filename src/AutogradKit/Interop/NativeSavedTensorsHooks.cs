@@ -62,7 +62,7 @@ internal static unsafe class NativeSavedTensorsHooks
         SavedSlot slot = SlotOf(self);
         try
         {
-            Interlocked.Increment(ref slot.Entry.PackCount);
+            Interlocked.Increment(ref slot.Entry._packCount);
             if (slot.Entry.Tensorless)
             {
                 slot.Packed = slot.Entry.Pack!(null!);

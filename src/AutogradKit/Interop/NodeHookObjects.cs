@@ -31,35 +31,35 @@ internal enum NodeHookKind
 /// </summary>
 internal sealed class PostAccumulateGradList
 {
-    private readonly Lock gate = new();
-    private readonly List<(long Key, Action<Tensor> Hook)> hooks = [];
-    private long lastKey;
+    private readonly Lock _gate = new();
+    private readonly List<(long Key, Action<Tensor> Hook)> _hooks = [];
+    private long _lastKey;
 
     /// <summary>Adds a hook after the others; returns its key for <see cref="Remove"/>.</summary>
     public long Add(Action<Tensor> hook)
     {
-        lock (gate)
+        lock (_gate)
         {
-            hooks.Add((++lastKey, hook));
-            return lastKey;
+            _hooks.Add((++_lastKey, hook));
+            return _lastKey;
         }
     }
 
     /// <summary>Removes the hook of <paramref name="key"/>; nothing when it is gone.</summary>
     public void Remove(long key)
     {
-        lock (gate)
+        lock (_gate)
         {
-            hooks.RemoveAll(h => h.Key == key);
+            _hooks.RemoveAll(h => h.Key == key);
         }
     }
 
     /// <summary>The hooks now registered, in order.</summary>
     public Action<Tensor>[] Snapshot()
     {
-        lock (gate)
+        lock (_gate)
         {
-            return [.. hooks.Select(h => h.Hook)];
+            return [.. _hooks.Select(h => h.Hook)];
         }
     }
 }
@@ -81,7 +81,7 @@ internal static unsafe class NodeHookObjects
 {
     private static readonly Lock Gate = new();
     private static readonly Dictionary<long, object?> Bodies = [];
-    private static long lastId;
+    private static long s_lastId;
 
     private static readonly Lazy<IntPtr[]> Vtables = new(BuildVtables, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -114,7 +114,7 @@ internal static unsafe class NodeHookObjects
         long id;
         lock (Gate)
         {
-            id = ++lastId;
+            id = ++s_lastId;
             Bodies.Add(id, body);
         }
         var self = (long*)NativeMemory.Alloc(AbiFacts.NodeHooks.ObjectSize);

@@ -35,22 +35,22 @@ internal static unsafe class StdFunctionHooks
 {
     private static readonly Lazy<IntPtr> UndefinedImpl = new(ResolveUndefinedTensorImpl, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private static int typeInfoRequests;
+    private static int s_typeInfoRequests;
 
     [ThreadStatic]
-    private static IntPtr lastCloneDestination;
+    private static IntPtr s_lastCloneDestination;
 
     /// <summary>
     /// Where libtorch last copied one of our functions on this thread (the copy's address): for the first-use check
     /// of <see cref="HookLists"/>, which compares it with the storage of the list the copy went into.
     /// </summary>
-    public static IntPtr LastCloneDestination => lastCloneDestination;
+    public static IntPtr LastCloneDestination => s_lastCloneDestination;
 
     /// <summary>The manager of every function made by <see cref="Create"/>: how a list entry is recognised as ours.</summary>
     public static IntPtr ManagerAddress => (IntPtr)(delegate* unmanaged<long*, long*, int, byte>)&Manage;
 
     /// <summary>How often libtorch asked a hook for its <c>type_info</c> (<c>target_type()</c>), which it must never need.</summary>
-    public static int TypeInfoRequests => Volatile.Read(ref typeInfoRequests);
+    public static int TypeInfoRequests => Volatile.Read(ref s_typeInfoRequests);
 
     /// <summary><c>&amp;c10::UndefinedTensorImpl::_singleton</c>: the TensorImpl* of every undefined tensor.</summary>
     public static IntPtr UndefinedTensorImpl => UndefinedImpl.Value;
@@ -89,7 +89,7 @@ internal static unsafe class StdFunctionHooks
                 case AbiFacts.StdFunction.GetTypeInfo:
                     // No RTTI for a managed functor: target_type() would see null, and libtorch never asks.
                     *(IntPtr*)dest = IntPtr.Zero;
-                    Interlocked.Increment(ref typeInfoRequests);
+                    Interlocked.Increment(ref s_typeInfoRequests);
                     break;
                 case AbiFacts.StdFunction.GetFunctorPointer:
                     *(IntPtr*)dest = (IntPtr)source;
@@ -97,7 +97,7 @@ internal static unsafe class StdFunctionHooks
                 case AbiFacts.StdFunction.CloneFunctor:
                     dest[0] = source[0];
                     dest[1] = 0;
-                    lastCloneDestination = (IntPtr)dest;
+                    s_lastCloneDestination = (IntPtr)dest;
                     HookTable.AddReference(source[0]);
                     break;
                 case AbiFacts.StdFunction.DestroyFunctor:

@@ -24,10 +24,10 @@ internal sealed unsafe class TorchScriptUnit
     private readonly IntPtr _unit;
 
     [ThreadStatic]
-    private static TorchScriptValue* t_result;
+    private static TorchScriptValue* s_result;
 
     [ThreadStatic]
-    private static nuint t_resultLength;
+    private static nuint s_resultLength;
 
     private TorchScriptUnit(IntPtr unit) => _unit = unit;
 
@@ -96,15 +96,15 @@ internal sealed unsafe class TorchScriptUnit
                     argv[i] = a.IsBool ? TorchScriptValue.Bool(a.Value != 0) : TorchScriptValue.Int(a.Value);
                 }
             }
-            TorchScriptValue* saved = t_result;
-            nuint savedLength = t_resultLength;
-            t_result = null;
-            t_resultLength = 0;
+            TorchScriptValue* saved = s_result;
+            nuint savedLength = s_resultLength;
+            s_result = null;
+            s_resultLength = 0;
             NativeMethods.THSJIT_CompilationUnit_Invoke(_unit, name, argv, args.Length, &Allocate, &typeCode, 0);
-            result = t_result;
-            resultLength = t_resultLength;
-            t_result = saved;
-            t_resultLength = savedLength;
+            result = s_result;
+            resultLength = s_resultLength;
+            s_result = saved;
+            s_resultLength = savedLength;
         }
         foreach (ScriptArgument a in args)
         {
@@ -159,13 +159,13 @@ internal sealed unsafe class TorchScriptUnit
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static TorchScriptValue* Allocate(int index, nuint length)
     {
-        if (index != 0 || t_result is not null || length > int.MaxValue / (nuint)sizeof(TorchScriptValue))
+        if (index != 0 || s_result is not null || length > int.MaxValue / (nuint)sizeof(TorchScriptValue))
         {
             return null;
         }
         var array = (TorchScriptValue*)NativeMemory.AllocZeroed(Math.Max(length, 1), (nuint)sizeof(TorchScriptValue));
-        t_result = array;
-        t_resultLength = length;
+        s_result = array;
+        s_resultLength = length;
         return array;
     }
 }

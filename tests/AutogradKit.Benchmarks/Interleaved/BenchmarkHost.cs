@@ -13,19 +13,19 @@ namespace AutogradKit.Benchmarks.Interleaved;
 /// </summary>
 public sealed class BenchmarkHost : IDisposable
 {
-    private readonly Dictionary<Type, object> instances = [];
+    private readonly Dictionary<Type, object> _instances = [];
 
     /// <summary>The set-up instance of <paramref name="type"/>, created on first use.</summary>
     public object Instance(Type type)
     {
-        if (!instances.TryGetValue(type, out object? instance))
+        if (!_instances.TryGetValue(type, out object? instance))
         {
             instance = Activator.CreateInstance(type)!;
             foreach (MethodInfo setup in MethodsWith<GlobalSetupAttribute>(type))
             {
                 setup.Invoke(instance, null);
             }
-            instances[type] = instance;
+            _instances[type] = instance;
         }
         return instance;
     }
@@ -60,14 +60,14 @@ public sealed class BenchmarkHost : IDisposable
     /// <summary>Calls every instance's [GlobalCleanup] methods.</summary>
     public void Dispose()
     {
-        foreach ((Type type, object instance) in instances)
+        foreach ((Type type, object instance) in _instances)
         {
             foreach (MethodInfo cleanup in MethodsWith<GlobalCleanupAttribute>(type))
             {
                 cleanup.Invoke(instance, null);
             }
         }
-        instances.Clear();
+        _instances.Clear();
     }
 
     private static IEnumerable<MethodInfo> MethodsWith<TAttribute>(Type type)

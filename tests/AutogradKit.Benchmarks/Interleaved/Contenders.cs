@@ -79,19 +79,19 @@ public sealed class DotNetContender(string label, Action action) : Contender(lab
 /// <summary>A PyTorch case, timed by <c>pytorch/serve.py</c> (which calibrates at its first block).</summary>
 public sealed class PyTorchContender(PyTorchServer server, string name) : Contender("pytorch")
 {
-    private double seconds;
+    private double _seconds;
 
     /// <inheritdoc />
     public override bool Prepare(double seconds, out string? failure)
     {
-        this.seconds = seconds;
+        this._seconds = seconds;
         return RunBlock(out failure) is not null; // the server warms up and calibrates here; this block is discarded
     }
 
     /// <inheritdoc />
     public override double? RunBlock(out string? failure)
     {
-        var result = server.RunBlock(name, seconds, out failure);
+        var result = server.RunBlock(name, _seconds, out failure);
         if (result is { } r)
         {
             Loops = r.Loops;

@@ -15,15 +15,15 @@ namespace AutogradKit.Benchmarks.Interleaved;
 public sealed class PyTorchServer : IDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(180);
-    private readonly Process process;
-    private readonly Queue<string> stderrTail;
-    private readonly HashSet<string> cases;
+    private readonly Process _process;
+    private readonly Queue<string> _stderrTail;
+    private readonly HashSet<string> _cases;
 
     private PyTorchServer(Process process, Queue<string> stderrTail, HashSet<string> cases, string version)
     {
-        this.process = process;
-        this.stderrTail = stderrTail;
-        this.cases = cases;
+        this._process = process;
+        this._stderrTail = stderrTail;
+        this._cases = cases;
         Version = version;
     }
 
@@ -90,7 +90,7 @@ public sealed class PyTorchServer : IDisposable
     }
 
     /// <summary>Whether the server has the case <paramref name="name"/>.</summary>
-    public bool Has(string name) => cases.Contains(name);
+    public bool Has(string name) => _cases.Contains(name);
 
     /// <summary>
     /// One timed block of the case <paramref name="name"/> of about <paramref name="seconds"/>: its per-call
@@ -98,19 +98,19 @@ public sealed class PyTorchServer : IDisposable
     /// </summary>
     public (double PerCallUs, long Loops)? RunBlock(string name, double seconds, out string? error)
     {
-        if (process.HasExited)
+        if (_process.HasExited)
         {
-            error = $"the PyTorch server has exited{Exited(process)}";
+            error = $"the PyTorch server has exited{Exited(_process)}";
             return null;
         }
-        process.StandardInput.WriteLine($"{name} {seconds.ToString("R", CultureInfo.InvariantCulture)}");
+        _process.StandardInput.WriteLine($"{name} {seconds.ToString("R", CultureInfo.InvariantCulture)}");
         // Calibration at a case's first block runs several blocks; a generous bound, only against a hung child.
-        JsonElement? answer = ReadJson(process, TimeSpan.FromSeconds(Math.Max(120, seconds * 200)));
+        JsonElement? answer = ReadJson(_process, TimeSpan.FromSeconds(Math.Max(120, seconds * 200)));
         if (answer is not { } a)
         {
             // A timed-out read may still be pending on the pipe: the server cannot be used again.
-            Kill(process);
-            error = $"no answer from the PyTorch server for {name}{Exited(process)}{Tail(stderrTail)}";
+            Kill(_process);
+            error = $"no answer from the PyTorch server for {name}{Exited(_process)}{Tail(_stderrTail)}";
             return null;
         }
         if (a.TryGetProperty("error", out JsonElement e))
@@ -127,12 +127,12 @@ public sealed class PyTorchServer : IDisposable
     {
         try
         {
-            if (!process.HasExited)
+            if (!_process.HasExited)
             {
-                process.StandardInput.WriteLine("quit");
-                if (!process.WaitForExit(5000))
+                _process.StandardInput.WriteLine("quit");
+                if (!_process.WaitForExit(5000))
                 {
-                    Kill(process);
+                    Kill(_process);
                 }
             }
         }
@@ -140,7 +140,7 @@ public sealed class PyTorchServer : IDisposable
         {
             // the pipe is gone with the process
         }
-        process.Dispose();
+        _process.Dispose();
     }
 
     // The next JSON line on stdout (other lines are skipped); null at end of stream or after the timeout.

@@ -13,30 +13,30 @@ namespace AutogradKit.Tests.Soak;
 internal sealed class SoakLoop : IDisposable
 {
     private const double LearningRate = 1e-3;
-    private readonly Tensor x = torch.ones(5);
-    private readonly Tensor y = torch.zeros(3);
-    private readonly Tensor w;
-    private readonly Tensor b;
-    private readonly Stopwatch clock = new();
-    private int step;
+    private readonly Tensor _x = torch.ones(5);
+    private readonly Tensor _y = torch.zeros(3);
+    private readonly Tensor _w;
+    private readonly Tensor _b;
+    private readonly Stopwatch _clock = new();
+    private int _step;
 
     public SoakLoop()
     {
         using var generator = new Generator(0);
-        w = torch.randn([5, 3], generator: generator).requires_grad_(true);
-        b = torch.randn([3], generator: generator).requires_grad_(true);
+        _w = torch.randn([5, 3], generator: generator).requires_grad_(true);
+        _b = torch.randn([3], generator: generator).requires_grad_(true);
     }
 
-    public TimeSpan Elapsed => clock.Elapsed;
+    public TimeSpan Elapsed => _clock.Elapsed;
 
     public void Run(int steps)
     {
-        clock.Start();
+        _clock.Start();
         for (int i = 0; i < steps; i++)
         {
-            Step(step++);
+            Step(_step++);
         }
-        clock.Stop();
+        _clock.Stop();
     }
 
     private void Step(int n)
@@ -46,9 +46,9 @@ internal sealed class SoakLoop : IDisposable
         Tensor loss;
         using (Autograd.EnableGrad())
         {
-            z = torch.matmul(x, w) + b;
+            z = torch.matmul(_x, _w) + _b;
             z.RetainGrad();
-            loss = nn.functional.binary_cross_entropy_with_logits(z, y);
+            loss = nn.functional.binary_cross_entropy_with_logits(z, _y);
         }
         Check(Autograd.IsGradEnabled, "grad mode after EnableGrad scope");
 
@@ -58,7 +58,7 @@ internal sealed class SoakLoop : IDisposable
         if (n % 10 == 0)
         {
             Check(loss.Repr().StartsWith("tensor(", StringComparison.Ordinal) && loss.Repr().Contains("grad_fn=<BinaryCrossEntropyWithLogitsBackward0>", StringComparison.Ordinal), "Repr of the loss");
-            Check(w.Repr().EndsWith("requires_grad=True)", StringComparison.Ordinal), "Repr of w");
+            Check(_w.Repr().EndsWith("requires_grad=True)", StringComparison.Ordinal), "Repr of w");
             if (n % 100 == 0)
             {
                 using var big = torch.ones(40, 40);
@@ -77,30 +77,30 @@ internal sealed class SoakLoop : IDisposable
         using (Autograd.NoGrad())
         {
             using Tensor doubled = z.grad!.clone();
-            w.ZeroGrad();
-            b.ZeroGrad();
+            _w.ZeroGrad();
+            _b.ZeroGrad();
             z.ZeroGrad();
             loss.Backward(retainGraph: true);
             Check(doubled.allclose(z.grad! * 2), "hook doubled the gradient");
         }
-        w.ZeroGrad();
-        b.ZeroGrad();
+        _w.ZeroGrad();
+        _b.ZeroGrad();
         loss.Backward();
 
         // Autograd.Grad on a fresh graph, with an unused input allowed.
         using (Autograd.EnableGrad())
         {
             Tensor unused = torch.zeros(2).RequiresGrad();
-            Tensor s = (w * w).sum();
-            Tensor?[] grads = Autograd.Grad([s], [w, unused], allowUnused: true);
-            Check(grads[1] is null && grads[0]!.allclose(w * 2), "Autograd.Grad");
+            Tensor s = (_w * _w).sum();
+            Tensor?[] grads = Autograd.Grad([s], [_w, unused], allowUnused: true);
+            Check(grads[1] is null && grads[0]!.allclose(_w * 2), "Autograd.Grad");
         }
 
         // A small Jacobian every step, the 5-to-3 layer around the current weights.
         if (n % 5 == 0)
         {
-            using Tensor wd = w.Detach();
-            Tensor jac = Autograd.Functional.Jacobian(v => torch.tanh(torch.matmul(v, wd)), x, vectorize: n % 10 == 0);
+            using Tensor wd = _w.Detach();
+            Tensor jac = Autograd.Functional.Jacobian(v => torch.tanh(torch.matmul(v, wd)), _x, vectorize: n % 10 == 0);
             Check(jac.shape.SequenceEqual(new long[] { 3, 5 }), "Jacobian shape");
         }
 
@@ -108,8 +108,8 @@ internal sealed class SoakLoop : IDisposable
         using (Autograd.NoGrad())
         {
             Check(!Autograd.IsGradEnabled, "NoGrad scope");
-            w.sub_(w.grad!.mul(LearningRate));
-            b.sub_(b.grad!.mul(LearningRate));
+            _w.sub_(_w.grad!.mul(LearningRate));
+            _b.sub_(_b.grad!.mul(LearningRate));
             using (Autograd.SetGradEnabled(true))
             {
                 Check(Autograd.IsGradEnabled, "SetGradEnabled(true) nested in NoGrad");
@@ -117,17 +117,17 @@ internal sealed class SoakLoop : IDisposable
         }
         if (n % 3 == 0)
         {
-            new[] { w, b }.ZeroGrad(setToNone: true);
-            Check(w.grad is null, "ZeroGrad(setToNone)");
+            new[] { _w, _b }.ZeroGrad(setToNone: true);
+            Check(_w.grad is null, "ZeroGrad(setToNone)");
         }
         else
         {
-            w.ZeroGrad();
-            b.ZeroGrad();
+            _w.ZeroGrad();
+            _b.ZeroGrad();
         }
         using (Autograd.InferenceMode())
         {
-            Tensor frozen = torch.matmul(x, w) + b;
+            Tensor frozen = torch.matmul(_x, _w) + _b;
             Check(!frozen.requires_grad, "inference mode result");
         }
         Check(Autograd.IsGradEnabled, "grad mode restored");
@@ -159,15 +159,15 @@ internal sealed class SoakLoop : IDisposable
     {
         if (!condition)
         {
-            Assert.Fail($"step {step}: {what}");
+            Assert.Fail($"step {_step}: {what}");
         }
     }
 
     public void Dispose()
     {
-        x.Dispose();
-        y.Dispose();
-        w.Dispose();
-        b.Dispose();
+        _x.Dispose();
+        _y.Dispose();
+        _w.Dispose();
+        _b.Dispose();
     }
 }

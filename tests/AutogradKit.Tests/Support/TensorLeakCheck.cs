@@ -64,15 +64,15 @@ public static class TensorLeakMonitor
 public readonly struct TensorLeakProbe
 {
     // The live count the last measurement left settled (no garbage tensor awaiting its finalizer), or -1 if unknown.
-    private static long settledCount = -1;
+    private static long s_settledCount = -1;
 
-    private readonly long live;
-    private readonly long undisposed;
+    private readonly long _live;
+    private readonly long _undisposed;
 
     private TensorLeakProbe(long live, long undisposed)
     {
-        this.live = live;
-        this.undisposed = undisposed;
+        this._live = live;
+        this._undisposed = undisposed;
     }
 
     /// <summary>How many full collections the probes of this process ran (for the fast path's own tests).</summary>
@@ -82,7 +82,7 @@ public readonly struct TensorLeakProbe
     public static TensorLeakProbe Begin()
     {
         long now = torch.Tensor.TotalCount;
-        if (now != settledCount)
+        if (now != s_settledCount)
         {
             now = Settle();
         }
@@ -90,10 +90,10 @@ public readonly struct TensorLeakProbe
     }
 
     /// <summary>Forgets the settled count: a test ran unmeasured (exempt or failed) and may have left garbage.</summary>
-    public static void Invalidate() => settledCount = -1;
+    public static void Invalidate() => s_settledCount = -1;
 
     /// <summary>Tensors created on the test's thread and not disposed on it since <see cref="Begin"/>.</summary>
-    public long Undisposed => TensorLeakMonitor.ThreadUndisposed - undisposed;
+    public long Undisposed => TensorLeakMonitor.ThreadUndisposed - _undisposed;
 
     /// <summary>
     /// Live tensors now, after a full GC and the finalizers, minus those at <see cref="Begin"/>; 0 or less without
@@ -102,19 +102,19 @@ public readonly struct TensorLeakProbe
     public long LiveSinceBegin()
     {
         long now = torch.Tensor.TotalCount;
-        if (now <= live && Undisposed <= 0)
+        if (now <= _live && Undisposed <= 0)
         {
-            settledCount = now;
-            return now - live;
+            s_settledCount = now;
+            return now - _live;
         }
-        return Settle() - live;
+        return Settle() - _live;
     }
 
     private static long Settle()
     {
         Collections++;
-        settledCount = TensorLeakMonitor.SettledLiveCount();
-        return settledCount;
+        s_settledCount = TensorLeakMonitor.SettledLiveCount();
+        return s_settledCount;
     }
 }
 

@@ -34,7 +34,7 @@ public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
     }
 
     [ThreadStatic]
-    private static IntPtr saved;
+    private static IntPtr s_saved;
 
     /// <inheritdoc />
     public ActionTargets Targets => ActionTargets.Test;
@@ -44,16 +44,16 @@ public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
     {
         if (Query is not null)
         {
-            saved = Marshal.ReadIntPtr(Teb());
+            s_saved = Marshal.ReadIntPtr(Teb());
         }
     }
 
     /// <inheritdoc />
     public void AfterTest(ITest test)
     {
-        if (Query is not null && saved != IntPtr.Zero)
+        if (Query is not null && s_saved != IntPtr.Zero)
         {
-            Marshal.WriteIntPtr(Teb(), saved);
+            Marshal.WriteIntPtr(Teb(), s_saved);
         }
     }
 
