@@ -48,7 +48,7 @@ public sealed class WineAutogradStateRepairAttribute : Attribute, ITestAction
     private static readonly (GetKeySets Get, SetKeySets Set)? KeySets = FindKeySets();
 
     [ThreadStatic]
-    private static (bool Grad, LocalDispatchKeySet Keys)? t_saved;
+    private static (bool Grad, LocalDispatchKeySet Keys)? s_saved;
 
     /// <inheritdoc />
     public ActionTargets Targets => ActionTargets.Test;
@@ -58,18 +58,18 @@ public sealed class WineAutogradStateRepairAttribute : Attribute, ITestAction
     {
         if (KeySets is { } keySets)
         {
-            t_saved = (torch.is_grad_enabled(), keySets.Get());
+            s_saved = (torch.is_grad_enabled(), keySets.Get());
         }
     }
 
     /// <inheritdoc />
     public void AfterTest(ITest test)
     {
-        if (KeySets is not { } keySets || t_saved is not { } saved)
+        if (KeySets is not { } keySets || s_saved is not { } saved)
         {
             return;
         }
-        t_saved = null;
+        s_saved = null;
         bool grad = torch.is_grad_enabled();
         LocalDispatchKeySet keys = keySets.Get();
         if (grad == saved.Grad && keys.Equals(saved.Keys))
