@@ -7,6 +7,9 @@ namespace AutogradKit.Tests.Printing;
 
 public class ReprTests
 {
+    /// <summary>One float32 ulp relative to the value: |x − y| ≤ 2⁻²³·|y| when x is y's neighbour.</summary>
+    private const double FloatUlp = 1.0 / (1 << 23);
+
     [TestCaseSource(typeof(ReprCases), nameof(ReprCases.Leaves))]
     [AllowTensorLeaks(AllowTensorLeaksAttribute.TorchSharpParameterCount, ParameterDriftOnly = true)]
     public void Repr_MatchesPyTorch(string device, string name)
@@ -111,12 +114,15 @@ public class ReprTests
     [Test]
     public void BuildRandn_ReproducesPyTorchSeededValues()
     {
-        // libtorch 2.10's CPU generator draws what PyTorch 1.13's drew for the same seed.
+        // libtorch 2.10's CPU generator draws what PyTorch 1.13's drew for the same seed: bit for bit on Linux. The
+        // MSVC build's vectorised normal (16 or more elements) rounds an occasional float32 element one ulp away
+        // (measured under Wine: one element of 16 and one of 60), so Windows is held to one ulp, never more.
+        double rtol = OperatingSystem.IsWindows() ? FloatUlp : 0;
         foreach (ReprCase c in ReprCases.All.Values.Where(c => c.Randn is not null))
         {
             using Tensor fromSeed = ReprCases.BuildRandn(c);
             using Tensor fromValues = ReprCases.BuildValues(c);
-            Assert.That(fromSeed.allclose(fromValues, rtol: 0, atol: 0), Is.True, c.Name);
+            Assert.That(fromSeed.allclose(fromValues, rtol: rtol, atol: 0), Is.True, c.Name);
         }
     }
 
