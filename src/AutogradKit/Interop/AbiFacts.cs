@@ -355,6 +355,13 @@ internal static class AbiFacts
         public const int UnwrapSize = 24;
 
         /// <summary>
+        /// from aten/src/ATen/functorch/DynamicLayer.h and Interpreter.h: <c>sizeof(DynamicLayer)</c>, the stride of
+        /// <c>getDynamicLayerStack()</c>'s vector — 56 bytes of <c>Interpreter</c> members, then the
+        /// <c>std::variant</c> of metas (the 16-byte <c>VmapInterpreterMeta</c>, then its index, padded: 24).
+        /// </summary>
+        public const int LayerSize = 80;
+
+        /// <summary>
         /// from the Itanium C++ ABI (§3.1.2.3, non-trivial parameters): a by-value <c>at::Tensor</c> argument (of
         /// <c>addBatchDim</c>) is a temporary the caller destroys after the call.
         /// </summary>
@@ -571,6 +578,12 @@ internal static class AbiFacts
 
             /// <summary>Bytes reserved for a returned <c>DynamicLayer</c>: more than its size (56 bytes of members, then a <c>std::variant</c>).</summary>
             public const int LayerBufferSize = 256;
+
+            /// <summary>
+            /// from aten/src/ATen/functorch/DynamicLayer.h and MSVC's variant (the storage, then the index): the stride
+            /// of <c>getDynamicLayerStack()</c>'s vector, as with GCC.
+            /// </summary>
+            public const int LayerSize = 80;
 
             /// <summary>
             /// from MSVC's tuple (<c>tuple&lt;_This, _Rest...&gt;</c> derives from <c>tuple&lt;_Rest...&gt;</c>, so the last

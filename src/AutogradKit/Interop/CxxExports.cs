@@ -162,6 +162,11 @@ internal static class CxxExports
         "_ZN2at9functorch29setVmapFallbackWarningEnabledEb",
         "?setVmapFallbackWarningEnabled@functorch@at@@YAX_N@Z");
 
+    /// <summary><c>const std::vector&lt;DynamicLayer&gt;&amp; at::functorch::getDynamicLayerStack()</c>: this thread's layer stack.</summary>
+    internal static readonly Export FunctorchGetDynamicLayerStack = new(Libraries.TorchCpu,
+        "_ZN2at9functorch20getDynamicLayerStackEv",
+        "?getDynamicLayerStack@functorch@at@@YAAEBV?$vector@UDynamicLayer@functorch@at@@V?$allocator@UDynamicLayer@functorch@at@@@std@@@std@@XZ");
+
     /// <summary>
     /// <c>operator new(size_t)</c> for a small block that libtorch or TorchSharp frees with <c>delete</c> (an
     /// <c>at::Tensor*</c> shell that <c>THSTensor_dispose</c> deletes): libstdc++'s; on Windows the UCRT's <c>malloc</c>,

@@ -105,7 +105,23 @@ internal static unsafe class NativeFunctorch
         {
             throw new InvalidOperationException($"Popping functorch level {level} while {s_depth} levels are open on this thread.");
         }
+        int onStack = StackDepth();
+        if (onStack != level)
+        {
+            // popDynamicLayerAndDeleteMetadata would assert (a C++ exception) on a stack that lost our layer. libtorch
+            // puts a layer back in a guard's destructor while an error unwinds (WithoutTop, DynamicLayer.cpp); a C++
+            // runtime that skips it (Wine 8.0's) leaves fewer layers: follow the stack and refuse, never call.
+            s_depth = Math.Min(s_depth, onStack);
+            throw new InvalidOperationException($"libtorch's functorch layer stack has {onStack} layers where AutogradKit pushed {level}; layer {level} was not popped.");
+        }
         PopChecked(level, transform);
+    }
+
+    /// <summary>The number of layers on this thread's libtorch stack (<c>getDynamicLayerStack().size()</c>).</summary>
+    private static int StackDepth()
+    {
+        IntPtr* vector = NativeMethods.Functorch_getDynamicLayerStack();
+        return (int)((vector[1] - vector[0]) / F.LayerSize);
     }
 
     private static void PopChecked(int level, int expectedTransform)
@@ -342,6 +358,11 @@ internal static unsafe class NativeFunctorch
         else
         {
             IntPtr handle = NativeMethods.Functorch_getLifeHandleForLevel(1);
+            IntPtr* stack = NativeMethods.Functorch_getDynamicLayerStack();
+            if (stack[1] - stack[0] != F.LayerSize || handle != stack[0] + F.LayerLifeHandleOffset)
+            {
+                mismatch = $"getDynamicLayerStack()'s vector spans {stack[1] - stack[0]} bytes for one layer, life handle at {handle - stack[0]}";
+            }
             life[0] = *(IntPtr*)handle;
             life[1] = *(IntPtr*)(handle + F.SharedPtrControlOffset);
             // THSTensor_alias copies the at::Tensor: a second reference to the known TensorImpl.
@@ -355,7 +376,11 @@ internal static unsafe class NativeFunctorch
             byte* tuple = stackalloc byte[F.UnwrapSize];
             NativeMethods.Functorch_unwrapTensorAtLevel(tuple, batched.Handle, 1);
             IntPtr valueImpl = *(IntPtr*)(tuple + F.UnwrapTensorOffset);
-            if (countBefore != 2 || countAfter != 2)
+            if (mismatch is not null)
+            {
+                // Reported below, after the pop.
+            }
+            else if (countBefore != 2 || countAfter != 2)
             {
                 mismatch = $"addBatchDim's by-value argument: strong count {countBefore} before the call and {countAfter} after, expected 2 and 2";
             }
@@ -456,6 +481,7 @@ internal static unsafe class NativeFunctorch
         string VerifiedOn,
         int LayerLifeHandleOffset,
         int LayerBufferSize,
+        int LayerSize,
         int SharedPtrControlOffset,
         int UnwrapDimOffset,
         int UnwrapDimEngagedOffset,
@@ -468,6 +494,7 @@ internal static unsafe class NativeFunctorch
             AbiFacts.VerifiedOn,
             AbiFacts.Functorch.LayerLifeHandleOffset,
             AbiFacts.Functorch.LayerBufferSize,
+            AbiFacts.Functorch.LayerSize,
             AbiFacts.SharedPtr.ControlOffset,
             AbiFacts.Functorch.UnwrapDimOffset,
             AbiFacts.Functorch.UnwrapDimEngagedOffset,
@@ -480,6 +507,7 @@ internal static unsafe class NativeFunctorch
             AbiFacts.Msvc.VerifiedOn,
             AbiFacts.Msvc.Functorch.LayerLifeHandleOffset,
             AbiFacts.Msvc.Functorch.LayerBufferSize,
+            AbiFacts.Msvc.Functorch.LayerSize,
             AbiFacts.Msvc.SharedPtr.ControlOffset,
             AbiFacts.Msvc.Functorch.UnwrapDimOffset,
             AbiFacts.Msvc.Functorch.UnwrapDimEngagedOffset,

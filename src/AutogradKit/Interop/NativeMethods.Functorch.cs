@@ -56,6 +56,13 @@ internal static unsafe partial class NativeMethods
         ((delegate* unmanaged<long, IntPtr>)CxxExports.FunctorchGetLifeHandleForLevel.Address(FunctorchFeature, FunctorchReason))(level);
 
     /// <summary>
+    /// <c>const std::vector&lt;DynamicLayer&gt;&amp; getDynamicLayerStack()</c>: the address of this thread's layer stack
+    /// (a <c>std::vector</c>: begin, end, capacity pointers under both ABIs). Never throws.
+    /// </summary>
+    internal static IntPtr* Functorch_getDynamicLayerStack() =>
+        ((delegate* unmanaged<IntPtr*>)CxxExports.FunctorchGetDynamicLayerStack.Address(FunctorchFeature, FunctorchReason))();
+
+    /// <summary>
     /// <c>at::Tensor addBatchDim(at::Tensor tensor, int64_t dim, int64_t level)</c>: a BatchedTensor whose physical
     /// dimension <paramref name="dim"/> is the batch of level <paramref name="level"/>, written to
     /// <paramref name="result"/>. <paramref name="tensorCopy"/> is the by-value argument's temporary, which MSVC's callee
