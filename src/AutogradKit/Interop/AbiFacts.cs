@@ -562,10 +562,14 @@ internal static class AbiFacts
         /// (<see cref="AbiFacts.Functorch.TransformVmap"/> and the rest) are the header's and do not depend on the compiler.
         /// </summary>
         /// <remarks>
-        /// Checked by <see cref="NativeFunctorch"/> on a fresh thread, as the Linux facts are, plus the ownership fact: a
-        /// fresh alias's <c>TensorImpl</c> strong count (<see cref="AbiFacts.IntrusivePtr"/>) is 1 before
-        /// <c>addBatchDim</c> and, with the BatchedTensor holding it, 1 after (the callee destroyed our temporary) — 2
-        /// would mean the caller still owns it. Verified under Wine 8.0 against TorchSharp 0.107.0's torch_cpu.dll.
+        /// Checked by <see cref="NativeFunctorch"/> on a fresh thread, as the Linux facts are, plus: the layer stride
+        /// (<see cref="LayerSize"/>) against <c>getDynamicLayerStack()</c> and <c>getLifeHandleForLevel</c>, and the
+        /// ownership of <c>addBatchDim</c>'s by-value argument: the known <c>TensorImpl</c>'s strong count
+        /// (<see cref="AbiFacts.IntrusivePtr"/>) is 2 (the tensor and our temporary) before the call and 2 (the tensor
+        /// and the BatchedTensor) after it — our temporary's reference was consumed; 3 would mean it still owns one.
+        /// That the callee, not the caller, destroys the temporary was read from <c>addBatchDim</c>'s disassembly (it
+        /// moves the argument out, leaves the undefined tensor in it, and releases it before returning). Verified under
+        /// Wine 8.0 against TorchSharp 0.107.0's torch_cpu.dll.
         /// </remarks>
         internal static class Functorch
         {
