@@ -353,6 +353,19 @@ internal static class AbiFacts
 
         /// <summary><c>sizeof(std::tuple&lt;at::Tensor, std::optional&lt;int64_t&gt;&gt;)</c>.</summary>
         public const int UnwrapSize = 24;
+
+        /// <summary>
+        /// from aten/src/ATen/functorch/DynamicLayer.h and Interpreter.h: <c>sizeof(DynamicLayer)</c>, the stride of
+        /// <c>getDynamicLayerStack()</c>'s vector — 56 bytes of <c>Interpreter</c> members, then the
+        /// <c>std::variant</c> of metas (the 16-byte <c>VmapInterpreterMeta</c>, then its index, padded: 24).
+        /// </summary>
+        public const int LayerSize = 80;
+
+        /// <summary>
+        /// from the Itanium C++ ABI (§3.1.2.3, non-trivial parameters): a by-value <c>at::Tensor</c> argument (of
+        /// <c>addBatchDim</c>) is a temporary the caller destroys after the call.
+        /// </summary>
+        public const bool CalleeDestroysByValueArguments = false;
     }
 
     /// <summary>
@@ -540,6 +553,64 @@ internal static class AbiFacts
 
             /// <summary>The vftable MSVC exports for <c>AccumulateGrad</c>: the first word of every <c>AccumulateGrad</c> node.</summary>
             public const string AccumulateGradVftable = "??_7AccumulateGrad@autograd@torch@@6B@";
+        }
+
+        /// <summary>
+        /// libtorch's functorch transforms (aten/src/ATen/functorch/, libtorch 2.10) as MSVC builds them: where the
+        /// returned <c>DynamicLayer</c> keeps its life handle, how <c>std::tuple</c> lays out
+        /// <c>unwrapTensorAtLevel</c>'s result, and who destroys a by-value <c>at::Tensor</c> argument. The enum values
+        /// (<see cref="AbiFacts.Functorch.TransformVmap"/> and the rest) are the header's and do not depend on the compiler.
+        /// </summary>
+        /// <remarks>
+        /// Checked by <see cref="NativeFunctorch"/> on a fresh thread, as the Linux facts are, plus: the layer stride
+        /// (<see cref="LayerSize"/>) against <c>getDynamicLayerStack()</c> and <c>getLifeHandleForLevel</c>, and the
+        /// ownership of <c>addBatchDim</c>'s by-value argument: the known <c>TensorImpl</c>'s strong count
+        /// (<see cref="AbiFacts.IntrusivePtr"/>) is 2 (the tensor and our temporary) before the call and 2 (the tensor
+        /// and the BatchedTensor) after it — our temporary's reference was consumed; 3 would mean it still owns one.
+        /// That the callee, not the caller, destroys the temporary was read from <c>addBatchDim</c>'s disassembly (it
+        /// moves the argument out, leaves the undefined tensor in it, and releases it before returning). Verified under
+        /// Wine 8.0 against TorchSharp 0.107.0's torch_cpu.dll.
+        /// </remarks>
+        internal static class Functorch
+        {
+            /// <summary>
+            /// from aten/src/ATen/functorch/Interpreter.h: offset of <c>std::shared_ptr&lt;bool&gt; is_alive_</c> in
+            /// <c>Interpreter</c> — <c>TransformType type_</c> (4, padded to 8), <c>int64_t level_</c>, MSVC's
+            /// <c>std::optional&lt;LocalDispatchKeySet&gt;</c> (16 bytes of value, then the flag, padded: 24) — as with GCC.
+            /// </summary>
+            public const int LayerLifeHandleOffset = 40;
+
+            /// <summary>Bytes reserved for a returned <c>DynamicLayer</c>: more than its size (56 bytes of members, then a <c>std::variant</c>).</summary>
+            public const int LayerBufferSize = 256;
+
+            /// <summary>
+            /// from aten/src/ATen/functorch/DynamicLayer.h and MSVC's variant (the storage, then the index): the stride
+            /// of <c>getDynamicLayerStack()</c>'s vector, as with GCC.
+            /// </summary>
+            public const int LayerSize = 80;
+
+            /// <summary>
+            /// from MSVC's tuple (<c>tuple&lt;_This, _Rest...&gt;</c> derives from <c>tuple&lt;_Rest...&gt;</c>, so the last
+            /// element comes first, as in libstdc++): offset of the <c>optional&lt;int64_t&gt;</c>'s value.
+            /// </summary>
+            public const int UnwrapDimOffset = 0;
+
+            /// <summary>from MSVC's optional (<c>_Optional_destruct_base</c>: the value, then <c>bool _Has_value</c>): the engaged flag.</summary>
+            public const int UnwrapDimEngagedOffset = 8;
+
+            /// <summary>from MSVC's tuple: offset of <c>_Myfirst</c>, the <c>at::Tensor</c>, after its base (the 16-byte optional).</summary>
+            public const int UnwrapTensorOffset = 16;
+
+            /// <summary><c>sizeof(std::tuple&lt;at::Tensor, std::optional&lt;int64_t&gt;&gt;)</c> under MSVC.</summary>
+            public const int UnwrapSize = 24;
+
+            /// <summary>
+            /// from the MSVC x64 calling convention: a by-value argument of a class with a non-trivial copy constructor
+            /// (<c>at::Tensor</c>, <c>std::optional&lt;SymInt&gt;</c>) is passed as the address of a caller-made temporary
+            /// that the CALLEE destroys; the caller frees only the temporary's memory. (A plain <c>SymInt</c>'s destructor
+            /// frees nothing, so the batch-size optional needs nothing either way.)
+            /// </summary>
+            public const bool CalleeDestroysByValueArguments = true;
         }
     }
 }

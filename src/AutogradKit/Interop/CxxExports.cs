@@ -91,6 +91,104 @@ internal static class CxxExports
         "_ZN5torch8autograd6Engine19is_checkpoint_validEv",
         "?is_checkpoint_valid@Engine@autograd@torch@@QEAA_NXZ");
 
+    // ---- torch.func (functorch): NativeFunctorch, NativeMethods.Functorch; MSVC names read from torch_cpu.dll's
+    // export table, their calling facts checked at first use by NativeFunctorch (AbiFacts.Msvc.Functorch). ----
+
+    /// <summary>
+    /// <c>at::functorch::initAndPushDynamicLayer(TransformType, optional&lt;SymInt&gt;, optional&lt;RandomnessType&gt;,
+    /// optional&lt;bool&gt;, optional&lt;bool&gt;, optional&lt;bool&gt;)</c>.
+    /// </summary>
+    internal static readonly Export FunctorchInitAndPushDynamicLayer = new(Libraries.TorchCpu,
+        "_ZN2at9functorch23initAndPushDynamicLayerENS0_13TransformTypeESt8optionalIN3c106SymIntEES2_INS0_14RandomnessTypeEES2_IbES8_S8_",
+        "?initAndPushDynamicLayer@functorch@at@@YA_JW4TransformType@12@V?$optional@VSymInt@c10@@@std@@V?$optional@W4RandomnessType@functorch@at@@@5@V?$optional@_N@5@33@Z");
+
+    /// <summary><c>DynamicLayer at::functorch::popDynamicLayerAndDeleteMetadata()</c>.</summary>
+    internal static readonly Export FunctorchPopDynamicLayer = new(Libraries.TorchCpu,
+        "_ZN2at9functorch32popDynamicLayerAndDeleteMetadataEv",
+        "?popDynamicLayerAndDeleteMetadata@functorch@at@@YA?AUDynamicLayer@12@XZ");
+
+    /// <summary><c>int64_t at::functorch::DynamicLayer::layerId() const</c>.</summary>
+    internal static readonly Export FunctorchLayerId = new(Libraries.TorchCpu,
+        "_ZNK2at9functorch12DynamicLayer7layerIdEv",
+        "?layerId@DynamicLayer@functorch@at@@QEBA_JXZ");
+
+    /// <summary><c>TransformType at::functorch::DynamicLayer::key() const</c>.</summary>
+    internal static readonly Export FunctorchLayerKey = new(Libraries.TorchCpu,
+        "_ZNK2at9functorch12DynamicLayer3keyEv",
+        "?key@DynamicLayer@functorch@at@@QEBA?AW4TransformType@23@XZ");
+
+    /// <summary><c>const std::shared_ptr&lt;bool&gt;&amp; at::functorch::getLifeHandleForLevel(int64_t)</c>.</summary>
+    internal static readonly Export FunctorchGetLifeHandleForLevel = new(Libraries.TorchCpu,
+        "_ZN2at9functorch21getLifeHandleForLevelEl",
+        "?getLifeHandleForLevel@functorch@at@@YAAEBV?$shared_ptr@_N@std@@_J@Z");
+
+    /// <summary><c>at::Tensor at::functorch::addBatchDim(at::Tensor, int64_t, int64_t)</c>.</summary>
+    internal static readonly Export FunctorchAddBatchDim = new(Libraries.TorchCpu,
+        "_ZN2at9functorch11addBatchDimENS_6TensorEll",
+        "?addBatchDim@functorch@at@@YA?AVTensor@2@V32@_J1@Z");
+
+    /// <summary><c>std::tuple&lt;at::Tensor, std::optional&lt;int64_t&gt;&gt; at::functorch::unwrapTensorAtLevel(const at::Tensor&amp;, int64_t)</c>.</summary>
+    internal static readonly Export FunctorchUnwrapTensorAtLevel = new(Libraries.TorchCpu,
+        "_ZN2at9functorch19unwrapTensorAtLevelERKNS_6TensorEl",
+        "?unwrapTensorAtLevel@functorch@at@@YA?AV?$tuple@VTensor@at@@V?$optional@_J@std@@@std@@AEBVTensor@2@_J@Z");
+
+    /// <summary><c>bool at::functorch::isBatchedAtLevel(const at::Tensor&amp;, int64_t)</c>.</summary>
+    internal static readonly Export FunctorchIsBatchedAtLevel = new(Libraries.TorchCpu,
+        "_ZN2at9functorch16isBatchedAtLevelERKNS_6TensorEl",
+        "?isBatchedAtLevel@functorch@at@@YA_NAEBVTensor@2@_J@Z");
+
+    /// <summary><c>at::Tensor at::functorch::makeTensorWrapper(const at::Tensor&amp;, int64_t, bool)</c>.</summary>
+    internal static readonly Export FunctorchMakeTensorWrapper = new(Libraries.TorchCpu,
+        "_ZN2at9functorch17makeTensorWrapperERKNS_6TensorElb",
+        "?makeTensorWrapper@functorch@at@@YA?AVTensor@2@AEBV32@_J_N@Z");
+
+    /// <summary><c>at::Tensor at::functorch::unwrapIfDead(const at::Tensor&amp;)</c>.</summary>
+    internal static readonly Export FunctorchUnwrapIfDead = new(Libraries.TorchCpu,
+        "_ZN2at9functorch12unwrapIfDeadERKNS_6TensorE",
+        "?unwrapIfDead@functorch@at@@YA?AVTensor@2@AEBV32@@Z");
+
+    /// <summary><c>void at::functorch::setInplaceRequiresGradAllowed(bool)</c>.</summary>
+    internal static readonly Export FunctorchSetInplaceRequiresGradAllowed = new(Libraries.TorchCpu,
+        "_ZN2at9functorch29setInplaceRequiresGradAllowedEb",
+        "?setInplaceRequiresGradAllowed@functorch@at@@YAX_N@Z");
+
+    /// <summary><c>bool at::functorch::getInplaceRequiresGradAllowed()</c>.</summary>
+    internal static readonly Export FunctorchGetInplaceRequiresGradAllowed = new(Libraries.TorchCpu,
+        "_ZN2at9functorch29getInplaceRequiresGradAllowedEv",
+        "?getInplaceRequiresGradAllowed@functorch@at@@YA_NXZ");
+
+    /// <summary><c>void at::functorch::setVmapFallbackWarningEnabled(bool)</c>.</summary>
+    internal static readonly Export FunctorchSetVmapFallbackWarningEnabled = new(Libraries.TorchCpu,
+        "_ZN2at9functorch29setVmapFallbackWarningEnabledEb",
+        "?setVmapFallbackWarningEnabled@functorch@at@@YAX_N@Z");
+
+    /// <summary><c>const std::vector&lt;DynamicLayer&gt;&amp; at::functorch::getDynamicLayerStack()</c>: this thread's layer stack.</summary>
+    internal static readonly Export FunctorchGetDynamicLayerStack = new(Libraries.TorchCpu,
+        "_ZN2at9functorch20getDynamicLayerStackEv",
+        "?getDynamicLayerStack@functorch@at@@YAAEBV?$vector@UDynamicLayer@functorch@at@@V?$allocator@UDynamicLayer@functorch@at@@@std@@@std@@XZ");
+
+    /// <summary>
+    /// <c>operator new(size_t)</c> for a small block that libtorch or TorchSharp frees with <c>delete</c> (an
+    /// <c>at::Tensor*</c> shell that <c>THSTensor_dispose</c> deletes): libstdc++'s; on Windows the UCRT's <c>malloc</c>,
+    /// which MSVC's <c>operator new</c> calls (LibTorchSharp.dll links it statically and imports <c>malloc</c>/<c>free</c>
+    /// from the UCRT heap set) for blocks below 4 KiB.
+    /// </summary>
+    internal static readonly Export OperatorNew = new(
+        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
+        "_Znwm",
+        "malloc");
+
+    /// <summary>
+    /// <c>operator delete(void*)</c> without a destructor, the counterpart of <see cref="OperatorNew"/> (the same
+    /// function as <see cref="StringBufferFree"/>, named for what it frees here: a tensor shell).
+    /// </summary>
+    internal static readonly Export OperatorDelete = new(
+        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
+        "_ZdlPv",
+        "free");
+
+    // ---- end torch.func ----
+
     /// <summary>One C++ export under each ABI's name (null: not verified under that ABI).</summary>
     internal sealed class Export(string library, string? itanium, string? msvc)
     {

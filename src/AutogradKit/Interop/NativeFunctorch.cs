@@ -16,9 +16,11 @@ namespace AutogradKit;
 /// libtorch error would end the process): a layer is popped only by the code that pushed it, in LIFO order checked
 /// against a per-thread depth, and a tensor is batched or wrapped only at the top level, in range, and when it is not
 /// already batched at that level or above (a tensor that escaped an earlier transform).</para>
-/// <para>The layer stack is libtorch's and thread-local, like the depth kept here. Layout facts
-/// (<see cref="AbiFacts.Functorch"/>) are checked once, on a fresh thread; on a mismatch every call throws
-/// <see cref="NotSupportedException"/>.</para>
+/// <para>The layer stack is libtorch's and thread-local, like the depth kept here. Layout and calling facts
+/// (<see cref="AbiFacts.Functorch"/> on Linux x64, <see cref="AbiFacts.Msvc.Functorch"/> on Windows x64) are checked
+/// once, on a fresh thread; on a mismatch every call throws <see cref="NotSupportedException"/>, and on a platform
+/// with neither <see cref="PlatformNotSupportedException"/>. The two platforms share this code and differ only in
+/// the facts (<see cref="Facts"/>).</para>
 /// <para>Thread-safety: every method acts on the calling thread's stack only; safe from any thread.</para>
 /// </remarks>
 internal static unsafe class NativeFunctorch
@@ -26,6 +28,9 @@ internal static unsafe class NativeFunctorch
     private static readonly Lazy<Exception?> Verified = new(
         () => FirstUseCheck.Run(VerifyOrFailure, "AutogradKit functorch layout check"),
         LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>This platform's layout and calling facts.</summary>
+    private static readonly Facts F = CxxExports.Abi == CxxAbi.Msvc ? Facts.Msvc : Facts.Itanium;
 
     /// <summary>How many layers this thread has pushed and not popped: libtorch's stack depth, as nothing else pushes.</summary>
     [ThreadStatic]
@@ -100,17 +105,33 @@ internal static unsafe class NativeFunctorch
         {
             throw new InvalidOperationException($"Popping functorch level {level} while {s_depth} levels are open on this thread.");
         }
+        int onStack = StackDepth();
+        if (onStack != level)
+        {
+            // popDynamicLayerAndDeleteMetadata would assert (a C++ exception) on a stack that lost our layer. libtorch
+            // puts a layer back in a guard's destructor while an error unwinds (WithoutTop, DynamicLayer.cpp); a C++
+            // runtime that skips it (Wine 8.0's) leaves fewer layers: follow the stack and refuse, never call.
+            s_depth = Math.Min(s_depth, onStack);
+            throw new InvalidOperationException($"libtorch's functorch layer stack has {onStack} layers where AutogradKit pushed {level}; layer {level} was not popped.");
+        }
         PopChecked(level, transform);
+    }
+
+    /// <summary>The number of layers on this thread's libtorch stack (<c>getDynamicLayerStack().size()</c>).</summary>
+    private static int StackDepth()
+    {
+        IntPtr* vector = NativeMethods.Functorch_getDynamicLayerStack();
+        return (int)((vector[1] - vector[0]) / F.LayerSize);
     }
 
     private static void PopChecked(int level, int expectedTransform)
     {
-        byte* layer = stackalloc byte[AbiFacts.Functorch.LayerBufferSize];
+        byte* layer = stackalloc byte[F.LayerBufferSize];
         NativeMethods.Functorch_popDynamicLayerAndDeleteMetadata(layer);
         s_depth--;
         long id = NativeMethods.Functorch_DynamicLayer_layerId(layer);
         int key = NativeMethods.Functorch_DynamicLayer_key(layer);
-        IntPtr control = *(IntPtr*)(layer + AbiFacts.Functorch.LayerLifeHandleOffset + AbiFacts.SharedPtr.ControlOffset);
+        IntPtr control = *(IntPtr*)(layer + F.LayerLifeHandleOffset + F.SharedPtrControlOffset);
         if (control != IntPtr.Zero)
         {
             SharedNodeRef.Release(control);
@@ -140,17 +161,33 @@ internal static unsafe class NativeFunctorch
         {
             throw new ArgumentException("An undefined tensor cannot be batched.", nameof(tensor));
         }
-        IntPtr result = NativeMethods.OperatorNewForTensor((nuint)IntPtr.Size);
+        IntPtr result = NativeMethods.Functorch_newTensorShell();
         try
         {
             NativeMethods.Functorch_addBatchDim((IntPtr*)result, (IntPtr*)copy, dim, level);
         }
         finally
         {
-            NativeMethods.THSTensor_dispose(copy);
+            ReleaseByValueArgument(copy);
             GC.KeepAlive(tensor);
         }
         return Tensor.UnsafeCreateTensor(result);
+    }
+
+    /// <summary>
+    /// Releases the temporary a by-value <c>at::Tensor</c> argument was passed in (a TorchSharp handle): destroyed by
+    /// the caller under the Itanium ABI, by the callee under MSVC's, whose caller frees only the memory.
+    /// </summary>
+    private static void ReleaseByValueArgument(IntPtr temporary)
+    {
+        if (F.CalleeDestroysByValueArguments)
+        {
+            NativeMethods.Functorch_freeTensorShell(temporary);
+        }
+        else
+        {
+            NativeMethods.THSTensor_dispose(temporary);
+        }
     }
 
     /// <summary>
@@ -160,19 +197,19 @@ internal static unsafe class NativeFunctorch
     public static (Tensor Value, long Dim)? UnwrapAtLevel(Tensor tensor, int level)
     {
         EnsureSupported();
-        byte* tuple = stackalloc byte[AbiFacts.Functorch.UnwrapSize];
+        byte* tuple = stackalloc byte[F.UnwrapSize];
         NativeMethods.Functorch_unwrapTensorAtLevel(tuple, tensor.Handle, level);
         GC.KeepAlive(tensor);
         // The tuple's tensor is moved into a handle of its own: its one reference changes owner, so no destructor runs.
-        IntPtr handle = NativeMethods.OperatorNewForTensor((nuint)IntPtr.Size);
-        *(IntPtr*)handle = *(IntPtr*)(tuple + AbiFacts.Functorch.UnwrapTensorOffset);
+        IntPtr handle = NativeMethods.Functorch_newTensorShell();
+        *(IntPtr*)handle = *(IntPtr*)(tuple + F.UnwrapTensorOffset);
         var value = Tensor.UnsafeCreateTensor(handle);
-        if (tuple[AbiFacts.Functorch.UnwrapDimEngagedOffset] == 0)
+        if (tuple[F.UnwrapDimEngagedOffset] == 0)
         {
             value.Dispose();
             return null;
         }
-        return (value, *(long*)(tuple + AbiFacts.Functorch.UnwrapDimOffset));
+        return (value, *(long*)(tuple + F.UnwrapDimOffset));
     }
 
     /// <summary>
@@ -184,7 +221,7 @@ internal static unsafe class NativeFunctorch
     {
         CheckTopLevel(level);
         using Tensor alive = UnwrapDead(tensor);
-        IntPtr result = NativeMethods.OperatorNewForTensor((nuint)IntPtr.Size);
+        IntPtr result = NativeMethods.Functorch_newTensorShell();
         NativeMethods.Functorch_makeTensorWrapper((IntPtr*)result, alive.Handle, level, isImmutable: false);
         GC.KeepAlive(alive);
         return Tensor.UnsafeCreateTensor(result);
@@ -224,7 +261,7 @@ internal static unsafe class NativeFunctorch
         }
         while (true)
         {
-            IntPtr next = NativeMethods.OperatorNewForTensor((nuint)IntPtr.Size);
+            IntPtr next = NativeMethods.Functorch_newTensorShell();
             NativeMethods.Functorch_unwrapIfDead((IntPtr*)next, current);
             bool same = *(IntPtr*)next == *(IntPtr*)current;
             NativeMethods.THSTensor_dispose(current);
@@ -271,9 +308,9 @@ internal static unsafe class NativeFunctorch
 
     private static Exception? VerifyOrFailure()
     {
-        if (!AbiFacts.IsVerifiedPlatform)
+        if (CxxExports.Abi == CxxAbi.Unverified)
         {
-            return PlatformSupport.NotSupported("torch.func transforms", "they call libtorch's functorch C++ API directly");
+            return PlatformSupport.NotSupported("torch.func transforms", "they call libtorch's functorch C++ API directly", PlatformSupport.VerifiedOnLinuxAndWindows);
         }
         try
         {
@@ -283,17 +320,25 @@ internal static unsafe class NativeFunctorch
             NativeMethods.Functorch_setVmapFallbackWarningEnabled(false);
             return mismatch is null
                 ? null
-                : new NotSupportedException($"torch.func transforms need {AbiFacts.VerifiedOn}; the first-use check of libtorch's functorch failed: {mismatch}");
+                : new NotSupportedException($"torch.func transforms need {F.VerifiedOn}; the first-use check of libtorch's functorch failed: {mismatch}");
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            // An export missing from this libtorch: refused by CxxExports before any call.
+            return e;
         }
         catch (Exception e) when (e is ExternalException or InvalidOperationException)
         {
-            return new NotSupportedException($"torch.func transforms need {AbiFacts.VerifiedOn}; the first-use check of libtorch's functorch failed.", e);
+            return new NotSupportedException($"torch.func transforms need {F.VerifiedOn}; the first-use check of libtorch's functorch failed.", e);
         }
     }
 
     /// <summary>
     /// A vmap layer over a batch of 3 on this fresh thread (level 1): its life handle found where the layout says,
-    /// dead after the pop; a tensor batched at dimension 1 comes back as its own value and dimension 1.
+    /// dead after the pop; a tensor batched at dimension 1 comes back as its own value and dimension 1; the by-value
+    /// argument's one reference consumed by <c>addBatchDim</c> (moved into the BatchedTensor, whose value is then the
+    /// only owner), so that releasing the temporary as <see cref="Facts.CalleeDestroysByValueArguments"/> says neither
+    /// leaks nor frees it twice.
     /// </summary>
     private static string? VerifyVmapLayer()
     {
@@ -304,7 +349,7 @@ internal static unsafe class NativeFunctorch
         long level = NativeMethods.Functorch_initAndPushDynamicLayer(AbiFacts.Functorch.TransformVmap, &size, (uint)AbiFacts.Functorch.RandomnessError | (1UL << 32), 0, 0, 0);
         IntPtr* life = stackalloc IntPtr[2];
         life[0] = life[1] = IntPtr.Zero;
-        byte* layer = stackalloc byte[AbiFacts.Functorch.LayerBufferSize];
+        byte* layer = stackalloc byte[F.LayerBufferSize];
         string? mismatch = null;
         if (level != 1)
         {
@@ -313,24 +358,40 @@ internal static unsafe class NativeFunctorch
         else
         {
             IntPtr handle = NativeMethods.Functorch_getLifeHandleForLevel(1);
+            IntPtr* stack = NativeMethods.Functorch_getDynamicLayerStack();
+            if (stack[1] - stack[0] != F.LayerSize || handle != stack[0] + F.LayerLifeHandleOffset)
+            {
+                mismatch = $"getDynamicLayerStack()'s vector spans {stack[1] - stack[0]} bytes for one layer, life handle at {handle - stack[0]}";
+            }
             life[0] = *(IntPtr*)handle;
-            life[1] = *(IntPtr*)(handle + AbiFacts.SharedPtr.ControlOffset);
+            life[1] = *(IntPtr*)(handle + F.SharedPtrControlOffset);
+            // THSTensor_alias copies the at::Tensor: a second reference to the known TensorImpl.
             IntPtr copy = NativeMethods.THSTensor_alias(known.Handle);
-            IntPtr batchedHandle = NativeMethods.OperatorNewForTensor((nuint)IntPtr.Size);
+            int countBefore = StrongCount(knownImpl);
+            IntPtr batchedHandle = NativeMethods.Functorch_newTensorShell();
             NativeMethods.Functorch_addBatchDim((IntPtr*)batchedHandle, (IntPtr*)copy, 1, 1);
-            NativeMethods.THSTensor_dispose(copy);
+            int countAfter = StrongCount(knownImpl);
+            ReleaseByValueArgument(copy);
             using var batched = Tensor.UnsafeCreateTensor(batchedHandle);
-            byte* tuple = stackalloc byte[AbiFacts.Functorch.UnwrapSize];
+            byte* tuple = stackalloc byte[F.UnwrapSize];
             NativeMethods.Functorch_unwrapTensorAtLevel(tuple, batched.Handle, 1);
-            IntPtr valueImpl = *(IntPtr*)(tuple + AbiFacts.Functorch.UnwrapTensorOffset);
-            if (valueImpl != knownImpl || *(long*)(tuple + AbiFacts.Functorch.UnwrapDimOffset) != 1 || tuple[AbiFacts.Functorch.UnwrapDimEngagedOffset] != 1)
+            IntPtr valueImpl = *(IntPtr*)(tuple + F.UnwrapTensorOffset);
+            if (mismatch is not null)
+            {
+                // Reported below, after the pop.
+            }
+            else if (countBefore != 2 || countAfter != 2)
+            {
+                mismatch = $"addBatchDim's by-value argument: strong count {countBefore} before the call and {countAfter} after, expected 2 and 2";
+            }
+            else if (valueImpl != knownImpl || *(long*)(tuple + F.UnwrapDimOffset) != 1 || tuple[F.UnwrapDimEngagedOffset] != 1)
             {
                 mismatch = "unwrapTensorAtLevel's tuple is not laid out as expected";
             }
             else
             {
                 // The tuple's reference to the known tensor is handed to a handle of its own and released.
-                IntPtr owned = NativeMethods.OperatorNewForTensor((nuint)IntPtr.Size);
+                IntPtr owned = NativeMethods.Functorch_newTensorShell();
                 *(IntPtr*)owned = valueImpl;
                 NativeMethods.THSTensor_dispose(owned);
                 if (!batched.shape.SequenceEqual([2L]))
@@ -344,8 +405,8 @@ internal static unsafe class NativeFunctorch
         {
             return mismatch;
         }
-        IntPtr layerAlive = *(IntPtr*)(layer + AbiFacts.Functorch.LayerLifeHandleOffset);
-        IntPtr layerControl = *(IntPtr*)(layer + AbiFacts.Functorch.LayerLifeHandleOffset + AbiFacts.SharedPtr.ControlOffset);
+        IntPtr layerAlive = *(IntPtr*)(layer + F.LayerLifeHandleOffset);
+        IntPtr layerControl = *(IntPtr*)(layer + F.LayerLifeHandleOffset + F.SharedPtrControlOffset);
         if (NativeMethods.Functorch_DynamicLayer_layerId(layer) != 1 || NativeMethods.Functorch_DynamicLayer_key(layer) != AbiFacts.Functorch.TransformVmap)
         {
             mismatch = "the popped layer's id or transform";
@@ -373,15 +434,15 @@ internal static unsafe class NativeFunctorch
         IntPtr knownImpl = *(IntPtr*)known.Handle;
         var none = default(OptionalSymInt);
         long level = NativeMethods.Functorch_initAndPushDynamicLayer(AbiFacts.Functorch.TransformGrad, &none, 0, 0x101, 0, 0);
-        byte* layer = stackalloc byte[AbiFacts.Functorch.LayerBufferSize];
+        byte* layer = stackalloc byte[F.LayerBufferSize];
         IntPtr wrapped = IntPtr.Zero;
         if (level == 1)
         {
-            wrapped = NativeMethods.OperatorNewForTensor((nuint)IntPtr.Size);
+            wrapped = NativeMethods.Functorch_newTensorShell();
             NativeMethods.Functorch_makeTensorWrapper((IntPtr*)wrapped, known.Handle, 1, false);
         }
         NativeMethods.Functorch_popDynamicLayerAndDeleteMetadata(layer);
-        IntPtr control = *(IntPtr*)(layer + AbiFacts.Functorch.LayerLifeHandleOffset + AbiFacts.SharedPtr.ControlOffset);
+        IntPtr control = *(IntPtr*)(layer + F.LayerLifeHandleOffset + F.SharedPtrControlOffset);
         bool keyRight = NativeMethods.Functorch_DynamicLayer_key(layer) == AbiFacts.Functorch.TransformGrad;
         if (level != 1 || !keyRight)
         {
@@ -402,9 +463,56 @@ internal static unsafe class NativeFunctorch
 
     private static Tensor UnwrapDeadUnchecked(Tensor tensor)
     {
-        IntPtr next = NativeMethods.OperatorNewForTensor((nuint)IntPtr.Size);
+        IntPtr next = NativeMethods.Functorch_newTensorShell();
         NativeMethods.Functorch_unwrapIfDead((IntPtr*)next, tensor.Handle);
         GC.KeepAlive(tensor);
         return Tensor.UnsafeCreateTensor(next);
+    }
+
+    /// <summary>The strong count of a live <c>TensorImpl</c> (<see cref="AbiFacts.IntrusivePtr"/>).</summary>
+    private static int StrongCount(IntPtr impl) => Volatile.Read(ref *(int*)(impl + AbiFacts.IntrusivePtr.StrongCountOffset));
+
+    /// <summary>
+    /// The facts one platform's functorch calls depend on (<see cref="AbiFacts.Functorch"/>,
+    /// <see cref="AbiFacts.Msvc.Functorch"/>), so that one code path serves both ABIs.
+    /// </summary>
+    /// <remarks>Immutable; thread-safe.</remarks>
+    private sealed record Facts(
+        string VerifiedOn,
+        int LayerLifeHandleOffset,
+        int LayerBufferSize,
+        int LayerSize,
+        int SharedPtrControlOffset,
+        int UnwrapDimOffset,
+        int UnwrapDimEngagedOffset,
+        int UnwrapTensorOffset,
+        int UnwrapSize,
+        bool CalleeDestroysByValueArguments)
+    {
+        /// <summary>Linux x64: GCC and libstdc++.</summary>
+        public static readonly Facts Itanium = new(
+            AbiFacts.VerifiedOn,
+            AbiFacts.Functorch.LayerLifeHandleOffset,
+            AbiFacts.Functorch.LayerBufferSize,
+            AbiFacts.Functorch.LayerSize,
+            AbiFacts.SharedPtr.ControlOffset,
+            AbiFacts.Functorch.UnwrapDimOffset,
+            AbiFacts.Functorch.UnwrapDimEngagedOffset,
+            AbiFacts.Functorch.UnwrapTensorOffset,
+            AbiFacts.Functorch.UnwrapSize,
+            AbiFacts.Functorch.CalleeDestroysByValueArguments);
+
+        /// <summary>Windows x64: MSVC and its STL.</summary>
+        public static readonly Facts Msvc = new(
+            AbiFacts.Msvc.VerifiedOn,
+            AbiFacts.Msvc.Functorch.LayerLifeHandleOffset,
+            AbiFacts.Msvc.Functorch.LayerBufferSize,
+            AbiFacts.Msvc.Functorch.LayerSize,
+            AbiFacts.Msvc.SharedPtr.ControlOffset,
+            AbiFacts.Msvc.Functorch.UnwrapDimOffset,
+            AbiFacts.Msvc.Functorch.UnwrapDimEngagedOffset,
+            AbiFacts.Msvc.Functorch.UnwrapTensorOffset,
+            AbiFacts.Msvc.Functorch.UnwrapSize,
+            AbiFacts.Msvc.Functorch.CalleeDestroysByValueArguments);
     }
 }
