@@ -91,6 +91,18 @@ internal static class CxxExports
         "_ZN5torch8autograd6Engine19is_checkpoint_validEv",
         "?is_checkpoint_valid@Engine@autograd@torch@@QEAA_NXZ");
 
+    // Custom autograd functions (CustomNodeAbi): the allocator of the std::string a renamed node's name() returns,
+    // which libtorch frees as it frees its own strings (StringBufferFree's partner).
+
+    /// <summary>
+    /// What allocates a heap buffer for a <c>std::string</c> handed to libtorch: libstdc++'s <c>operator new(size_t)</c>;
+    /// on Windows the UCRT's <c>malloc</c>, which MSVC's <c>operator new</c> is for buffers below 4 KiB.
+    /// </summary>
+    internal static readonly Export StringBufferAlloc = new(
+        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
+        "_Znwm",
+        "malloc");
+
     /// <summary>One C++ export under each ABI's name (null: not verified under that ABI).</summary>
     internal sealed class Export(string library, string? itanium, string? msvc)
     {
