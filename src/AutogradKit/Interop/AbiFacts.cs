@@ -612,5 +612,89 @@ internal static class AbiFacts
             /// </summary>
             public const bool CalleeDestroysByValueArguments = true;
         }
+
+        /// <summary>
+        /// TorchSharp's <c>CSharpNode</c> (THSAutograd.h, a <c>torch::autograd::Node</c> adding no virtuals) as MSVC lays out
+        /// its vftable and RTTI, for <see cref="CustomNodeAbi"/>: the Windows twin of <see cref="NodeVtable"/>.
+        /// </summary>
+        /// <remarks>
+        /// Derived from torch/csrc/autograd/function.h (libtorch 2.10) under MSVC's rules (one scalar deleting destructor
+        /// slot, declaration order, no overloaded virtuals in <c>Node</c>) and verified under Wine 8.0 against TorchSharp
+        /// 0.107.0's win-x64 <c>LibTorchSharp.dll</c>: slots 1–10 of a fresh <c>CSharpNode</c> are import thunks
+        /// (<c>jmp qword ptr [rip+disp32]</c>) whose cells hold the <c>torch_cpu.dll</c> exports <c>Node::name</c>,
+        /// <c>tensor_pre_hooks</c>, <c>tensor_post_acc_grad_hooks</c>, <c>release_variables</c>,
+        /// <c>will_release_variables</c>, <c>is_traceable</c>, <c>passes_state_transparently</c>, <c>compiled_args</c>,
+        /// <c>apply_with_saved</c>, <c>is_aot_backward</c> in that order, the same as the exported
+        /// <c>??_7Node@autograd@torch@@6B@</c>; slots 0 and 11 are <c>LibTorchSharp.dll</c>'s own (destructor,
+        /// <c>apply</c>). torch_cpu.dll folds identical functions, so <c>release_variables</c> and
+        /// <c>will_release_variables</c> share one address, as do the three <c>return false</c> ones: the slots with unique
+        /// functions around them pin the order. Checked at first use by <see cref="CustomNodeAbi"/> (the RTTI name and all
+        /// ten slots).
+        /// </remarks>
+        internal static class CustomNodes
+        {
+            /// <summary>
+            /// from torch/csrc/autograd/function.h: <c>~Node</c> (one scalar deleting destructor), <c>name</c>,
+            /// <c>tensor_pre_hooks</c>, <c>tensor_post_acc_grad_hooks</c>, <c>release_variables</c>,
+            /// <c>will_release_variables</c>, <c>is_traceable</c>, <c>passes_state_transparently</c>,
+            /// <c>compiled_args</c>, <c>apply_with_saved</c>, <c>is_aot_backward</c>, <c>apply</c>.
+            /// </summary>
+            public const int SlotCount = 12;
+
+            /// <summary>from torch/csrc/autograd/function.h: <c>virtual std::string name() const</c> (this in RCX, the result's address in RDX).</summary>
+            public const int NameSlot = 1;
+
+            /// <summary>from torch/csrc/autograd/function.h: <c>virtual void release_variables()</c>.</summary>
+            public const int ReleaseVariablesSlot = 4;
+
+            /// <summary>The word before slot 0: the RTTI complete object locator (MSVC has no offset-to-top word).</summary>
+            public const int PrefixWords = 1;
+
+            /// <summary>The exported <c>torch_cpu.dll</c> functions slots 1–10 reach through their import thunks.</summary>
+            public static readonly (int Slot, string Symbol)[] ExportedSlots =
+            [
+                (NameSlot, "?name@Node@autograd@torch@@UEBA?AV?$basic_string@DU?$char_traits@D@std@@V?$allocator@D@2@@std@@XZ"),
+                (2, "?tensor_pre_hooks@Node@autograd@torch@@UEAAAEAV?$vector@V?$unique_ptr@UFunctionPreHook@autograd@torch@@U?$default_delete@UFunctionPreHook@autograd@torch@@@std@@@std@@V?$allocator@V?$unique_ptr@UFunctionPreHook@autograd@torch@@U?$default_delete@UFunctionPreHook@autograd@torch@@@std@@@std@@@2@@std@@XZ"),
+                (3, "?tensor_post_acc_grad_hooks@Node@autograd@torch@@UEBAAEAV?$unique_ptr@UPostAccumulateGradHook@autograd@torch@@U?$default_delete@UPostAccumulateGradHook@autograd@torch@@@std@@@std@@XZ"),
+                (ReleaseVariablesSlot, "?release_variables@Node@autograd@torch@@UEAAXXZ"),
+                (5, "?will_release_variables@Node@autograd@torch@@UEAAXXZ"),
+                (6, "?is_traceable@Node@autograd@torch@@UEAA_NXZ"),
+                (7, "?passes_state_transparently@Node@autograd@torch@@UEAA_NXZ"),
+                (8, "?compiled_args@Node@autograd@torch@@UEBAXAEAVCompiledNodeArgs@2dynamo@3@@Z"),
+                (9, "?apply_with_saved@Node@autograd@torch@@UEAA?AV?$vector@VTensor@at@@V?$allocator@VTensor@at@@@std@@@std@@AEBV45@AEAVSwapSavedVariables@2dynamo@3@@Z"),
+                (10, "?is_aot_backward@Node@autograd@torch@@UEBA_NXZ"),
+            ];
+
+            /// <summary>
+            /// The first two bytes of an x64 import thunk, <c>jmp qword ptr [rip+disp32]</c> (FF 25, then the 32-bit
+            /// displacement from the thunk's end, 6 bytes in): how <c>LibTorchSharp.dll</c>'s vftable reaches a
+            /// <c>torch_cpu.dll</c> virtual.
+            /// </summary>
+            public const ushort ImportThunkOpcode = 0x25FF;
+
+            /// <summary>The length of an import thunk: the displacement counts from here.</summary>
+            public const int ImportThunkLength = 6;
+
+            /// <summary>
+            /// from ehdata.h/rttidata.h (x64 <c>_RTTICompleteObjectLocator</c>): <c>signature</c> 1 means the locator's
+            /// fields are image-relative offsets.
+            /// </summary>
+            public const uint LocatorSignature = 1;
+
+            /// <summary>from rttidata.h: offset of <c>pTypeDescriptor</c> (an image-relative offset) in the locator.</summary>
+            public const int LocatorTypeDescriptorOffset = 12;
+
+            /// <summary>from rttidata.h: offset of <c>pSelf</c>, the locator's own image-relative offset (so image base = locator − pSelf).</summary>
+            public const int LocatorSelfOffset = 20;
+
+            /// <summary>from rttidata.h (<c>_TypeDescriptor</c>: <c>pVFTable</c>, <c>spare</c>, then <c>name</c>): offset of the decorated name.</summary>
+            public const int TypeDescriptorNameOffset = 16;
+
+            /// <summary>The decorated RTTI name of <c>struct CSharpNode</c> (TorchSharp's THSAutograd.h), read under Wine.</summary>
+            public const string TypeName = ".?AUCSharpNode@@";
+
+            /// <summary>from xstring: offset of the local buffer <c>_Bx._Buf</c>, whose first word holds <c>_Bx._Ptr</c> once on the heap.</summary>
+            public const int StringLocalBufferOffset = 0;
+        }
     }
 }

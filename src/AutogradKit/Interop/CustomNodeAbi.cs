@@ -13,15 +13,39 @@ namespace AutogradKit;
 /// <c>release_variables()</c> slot frees the node's saved tensors, as PyTorch's <c>PyNode</c> does.
 /// </summary>
 /// <remarks>
-/// <para>Every fact is checked at first use against <c>CSharpNode</c>'s own vtable: its type_info name, and that the
-/// slots hold the exported <c>Node::name</c>, <c>Node::release_variables</c>, <c>Node::will_release_variables</c> and
-/// <c>Node::is_aot_backward</c>. A mismatch fails every custom function with <see cref="NotSupportedException"/>; no
-/// vtable is copied from unverified memory.</para>
+/// <para>One code path for both verified ABIs, reading this platform's facts: the Itanium ones
+/// (<see cref="AbiFacts.NodeVtable"/>, <see cref="AbiFacts.StdString"/>) on Linux x64, the MSVC ones
+/// (<see cref="AbiFacts.Msvc.CustomNodes"/>, <see cref="AbiFacts.Msvc.StdString"/>) on Windows x64. They differ in the
+/// slots, the words before slot 0, where RTTI names the class, where <c>name()</c>'s result goes (Itanium: first;
+/// MSVC: after <c>this</c>), how the string is laid out, and whether the slots reach libtorch's functions directly or
+/// through import thunks.</para>
+/// <para>Every fact is checked at first use against <c>CSharpNode</c>'s own vtable: its RTTI name, and that the slots
+/// hold the exported <c>Node</c> virtuals the facts name. A mismatch fails every custom function with
+/// <see cref="NotSupportedException"/>; no vtable is copied from unverified memory.</para>
 /// <para>Thread-safe: the check runs once, on a fresh thread; vtable copies are made once per name and never freed (one per C# class).</para>
 /// </remarks>
 internal static unsafe partial class CustomNodeAbi
 {
-    private const string ExpectedTypeName = "10CSharpNode";
+    private const string Feature = "Custom autograd functions";
+
+    private const string Reason = "they patch libtorch's node vtable";
+
+    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
+
+    // This ABI's vtable facts.
+    private static readonly int PrefixWords = IsMsvc ? AbiFacts.Msvc.CustomNodes.PrefixWords : AbiFacts.NodeVtable.PrefixWords;
+    private static readonly int SlotCount = IsMsvc ? AbiFacts.Msvc.CustomNodes.SlotCount : AbiFacts.NodeVtable.SlotCount;
+    private static readonly int NameSlot = IsMsvc ? AbiFacts.Msvc.CustomNodes.NameSlot : AbiFacts.NodeVtable.NameSlot;
+    private static readonly int ReleaseVariablesSlot = IsMsvc ? AbiFacts.Msvc.CustomNodes.ReleaseVariablesSlot : AbiFacts.NodeVtable.ReleaseVariablesSlot;
+    private static readonly string ExpectedTypeName = IsMsvc ? AbiFacts.Msvc.CustomNodes.TypeName : "10CSharpNode";
+
+    // This ABI's std::string, as name() builds it: a short string lives in the local buffer; a word that overlaps that
+    // buffer (libstdc++'s heap capacity, MSVC's heap pointer) is written only for a heap string.
+    private static readonly int StringLengthOffset = IsMsvc ? AbiFacts.Msvc.StdString.LengthOffset : AbiFacts.StdString.LengthOffset;
+    private static readonly int StringLocalBufferOffset = IsMsvc ? AbiFacts.Msvc.CustomNodes.StringLocalBufferOffset : AbiFacts.StdString.LocalBufferOffset;
+    private static readonly int StringCapacityOffset = IsMsvc ? AbiFacts.Msvc.StdString.CapacityOffset : AbiFacts.StdString.LocalBufferOffset; // libstdc++: _M_allocated_capacity shares the buffer's union
+    private static readonly int StringLocalCapacity = IsMsvc ? AbiFacts.Msvc.StdString.LocalCapacity : AbiFacts.StdString.LocalCapacity;
+    private static readonly int MaxNameBytes = IsMsvc ? AbiFacts.Msvc.StdString.BigAllocationThreshold - 2 : int.MaxValue; // MSVC frees 4 KiB or more as over-aligned
 
     private static readonly Lazy<(IntPtr Vtable, Exception? Failure)> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -29,6 +53,9 @@ internal static unsafe partial class CustomNodeAbi
 
     // Name bytes (UTF-8) by vtable copy (its slot-0 address, a node's vptr), read by the name() slot.
     private static readonly ConcurrentDictionary<IntPtr, byte[]> NamesByVtable = new();
+
+    // The allocator of a long name's buffer (CxxExports.OperatorNew), resolved by the check, before any name() call.
+    private static IntPtr s_stringAlloc;
 
     /// <summary>
     /// CSharpNode's vtable (slot 0), after the first-use check; throws its failure.
@@ -49,40 +76,65 @@ internal static unsafe partial class CustomNodeAbi
     /// The vtable (slot-0 address) that makes a CSharpNode answer <paramref name="name"/>; made once per name and
     /// registered with <see cref="NodeLayout"/> so that <see cref="GradFn.Name"/> reads the same name.
     /// </summary>
+    /// <exception cref="NotSupportedException">The check failed, or (MSVC) the name is 4 KiB or longer.</exception>
     internal static IntPtr VtableNamed(string name) => VtablesByName.GetOrAdd(name, static n =>
     {
         IntPtr original = CSharpNodeVtable;
-        int words = AbiFacts.NodeVtable.PrefixWords + AbiFacts.NodeVtable.SlotCount;
+        byte[] bytes = Encoding.UTF8.GetBytes(n);
+        if (bytes.Length > MaxNameBytes)
+        {
+            throw new NotSupportedException($"A custom function's node name may be at most {MaxNameBytes} bytes on this platform; '{n[..32]}…' has {bytes.Length}.");
+        }
+        int words = PrefixWords + SlotCount;
         var copy = (IntPtr*)NativeMemory.Alloc((nuint)(words * IntPtr.Size));
-        new ReadOnlySpan<IntPtr>((IntPtr*)original - AbiFacts.NodeVtable.PrefixWords, words).CopyTo(new Span<IntPtr>(copy, words));
-        IntPtr* slots = copy + AbiFacts.NodeVtable.PrefixWords;
-        slots[AbiFacts.NodeVtable.NameSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, IntPtr, byte*>)&Name;
-        slots[AbiFacts.NodeVtable.ReleaseVariablesSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&ReleaseVariables;
-        NamesByVtable[(IntPtr)slots] = Encoding.UTF8.GetBytes(n);
+        new ReadOnlySpan<IntPtr>((IntPtr*)original - PrefixWords, words).CopyTo(new Span<IntPtr>(copy, words));
+        IntPtr* slots = copy + PrefixWords;
+        slots[NameSlot] = IsMsvc
+            ? (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, byte*, byte*>)&NameResultAfterThis
+            : (IntPtr)(delegate* unmanaged[Cdecl]<byte*, IntPtr, byte*>)&NameResultFirst;
+        slots[ReleaseVariablesSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&ReleaseVariables;
+        NamesByVtable[(IntPtr)slots] = bytes;
         NodeLayout.RegisterName((IntPtr)slots, n);
         return (IntPtr)slots;
     });
 
-    /// <summary>
-    /// <c>name()</c> of a renamed node: a libstdc++ std::string built in the caller's return slot (System V sret:
-    /// the slot's address comes first and is returned).
-    /// </summary>
+    /// <summary><c>name()</c> of a renamed node under the Itanium ABI: the result's address comes first (System V sret) and is returned.</summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static byte* Name(byte* result, IntPtr node)
+    private static byte* NameResultFirst(byte* result, IntPtr node) => WriteName(result, node);
+
+    /// <summary><c>name()</c> of a renamed node under MSVC: <c>this</c> first, then the result's address, which is returned.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte* NameResultAfterThis(IntPtr node, byte* result) => WriteName(result, node);
+
+    /// <summary>Builds this ABI's <c>std::string</c> of the node's name in the caller's uninitialised <paramref name="result"/>.</summary>
+    private static byte* WriteName(byte* result, IntPtr node)
     {
         byte[] name = NamesByVtable.TryGetValue(*(IntPtr*)node, out byte[]? known) ? known : "CSharpNode"u8.ToArray();
-        byte* data = result + AbiFacts.StdString.LocalBufferOffset;
-        if (name.Length > AbiFacts.StdString.LocalCapacity)
+        bool local = name.Length <= StringLocalCapacity;
+        byte* data = local ? result + StringLocalBufferOffset : (byte*)((delegate* unmanaged<nuint, IntPtr>)s_stringAlloc)((nuint)name.Length + 1);
+        if (data is null)
         {
-            data = (byte*)NativeMethods.OperatorNew((nuint)name.Length + 1);
-            *(nuint*)(result + AbiFacts.StdString.LocalBufferOffset) = (nuint)name.Length;
+            // Out of memory: libtorch gets the name cut to what the local buffer holds rather than an exception.
+            name = name[..StringLocalCapacity];
+            local = true;
+            data = result + StringLocalBufferOffset;
         }
         name.CopyTo(new Span<byte>(data, name.Length));
         data[name.Length] = 0;
-        *(byte**)result = data;
-        *(nuint*)(result + IntPtr.Size) = (nuint)name.Length;
+        if (!local || !InLocalBuffer(0))
+        {
+            *(byte**)result = data;
+        }
+        *(nuint*)(result + StringLengthOffset) = (nuint)name.Length;
+        if (!local || !InLocalBuffer(StringCapacityOffset))
+        {
+            *(nuint*)(result + StringCapacityOffset) = local ? (nuint)StringLocalCapacity : (nuint)name.Length;
+        }
         return result;
     }
+
+    private static bool InLocalBuffer(int offset) =>
+        offset >= StringLocalBufferOffset && offset < StringLocalBufferOffset + StringLocalCapacity + 1;
 
     /// <summary><c>release_variables()</c>: the engine is done with the node and does not keep the graph.</summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -104,32 +156,25 @@ internal static unsafe partial class CustomNodeAbi
 
     private static (IntPtr, Exception?) Verify()
     {
-        if (!AbiFacts.IsVerifiedPlatform)
+        if (CxxExports.Abi == CxxAbi.Unverified)
         {
-            return (IntPtr.Zero, PlatformSupport.NotSupported("Custom autograd functions", "they patch libtorch's node vtable"));
+            return (IntPtr.Zero, PlatformSupport.NotSupported(Feature, Reason, PlatformSupport.VerifiedOnLinuxAndWindows));
         }
         try
         {
             LibTorchLoader.EnsureLoaded();
+            s_stringAlloc = CxxExports.OperatorNew.Address(Feature, Reason);
             IntPtr vtable = CustomNode.ProbeVtable();
-            IntPtr typeInfo = ((IntPtr*)vtable)[-1];
-            string typeName = Marshal.PtrToStringUTF8(*(IntPtr*)(typeInfo + IntPtr.Size)) ?? "";
-            if (typeName != ExpectedTypeName)
-            {
-                return (IntPtr.Zero, Mismatch($"the node's type_info names '{typeName}', not '{ExpectedTypeName}'."));
-            }
             IntPtr bridge = NativeLibrary.Load(Libraries.TorchSharp, typeof(CustomNodeAbi).Assembly, null);
             IntPtr torch = NativeLibrary.Load(Libraries.TorchCpu, typeof(CustomNodeAbi).Assembly, null);
-            (int Slot, IntPtr Library, string Symbol)[] expected =
-            [
-                (AbiFacts.NodeVtable.NameSlot, torch, "_ZNK5torch8autograd4Node4nameB5cxx11Ev"),
-                (AbiFacts.NodeVtable.ReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node17release_variablesEv"),
-                (AbiFacts.NodeVtable.WillReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node22will_release_variablesEv"),
-                (AbiFacts.NodeVtable.IsAotBackwardSlot, bridge, "_ZNK5torch8autograd4Node15is_aot_backwardEv"),
-            ];
-            foreach ((int slot, IntPtr library, string symbol) in expected)
+            string typeName = IsMsvc ? LocatorTypeName(vtable, bridge) : ItaniumTypeName(vtable);
+            if (typeName != ExpectedTypeName)
             {
-                if (!NativeLibrary.TryGetExport(library, symbol, out IntPtr address) || ((IntPtr*)vtable)[slot] != address)
+                return (IntPtr.Zero, Mismatch($"the node's RTTI names '{typeName}', not '{ExpectedTypeName}'."));
+            }
+            foreach ((int slot, IntPtr library, string symbol) in ExpectedSlots(bridge, torch))
+            {
+                if (!NativeLibrary.TryGetExport(library, symbol, out IntPtr address) || !SlotReaches(((IntPtr*)vtable)[slot], address))
                 {
                     return (IntPtr.Zero, Mismatch($"vtable slot {slot} is not {symbol}."));
                 }
@@ -142,6 +187,56 @@ internal static unsafe partial class CustomNodeAbi
         }
     }
 
+    /// <summary>The exported <c>Node</c> virtuals this ABI's facts place in <c>CSharpNode</c>'s slots, and the library exporting each.</summary>
+    private static (int Slot, IntPtr Library, string Symbol)[] ExpectedSlots(IntPtr bridge, IntPtr torch) => IsMsvc
+        ? [.. AbiFacts.Msvc.CustomNodes.ExportedSlots.Select(e => (e.Slot, torch, e.Symbol))]
+        :
+        [
+            (AbiFacts.NodeVtable.NameSlot, torch, "_ZNK5torch8autograd4Node4nameB5cxx11Ev"),
+            (AbiFacts.NodeVtable.ReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node17release_variablesEv"),
+            (AbiFacts.NodeVtable.WillReleaseVariablesSlot, bridge, "_ZN5torch8autograd4Node22will_release_variablesEv"),
+            (AbiFacts.NodeVtable.IsAotBackwardSlot, bridge, "_ZNK5torch8autograd4Node15is_aot_backwardEv"),
+        ];
+
+    /// <summary>
+    /// Whether a slot holding <paramref name="entry"/> calls <paramref name="export"/>: directly (the Itanium bridge has
+    /// its own weak copies, or the address itself), or under MSVC through an import thunk of the bridge whose cell holds it.
+    /// </summary>
+    private static bool SlotReaches(IntPtr entry, IntPtr export)
+    {
+        if (entry == export)
+        {
+            return true;
+        }
+        if (!IsMsvc || entry == IntPtr.Zero || *(ushort*)entry != AbiFacts.Msvc.CustomNodes.ImportThunkOpcode)
+        {
+            return false;
+        }
+        IntPtr cell = entry + AbiFacts.Msvc.CustomNodes.ImportThunkLength + *(int*)(entry + 2);
+        return *(IntPtr*)cell == export;
+    }
+
+    /// <summary>Itanium: the type_info pointer before slot 0, whose second word is the mangled name.</summary>
+    private static string ItaniumTypeName(IntPtr vtable) =>
+        Marshal.PtrToStringUTF8(*(IntPtr*)(((IntPtr*)vtable)[-1] + IntPtr.Size)) ?? "";
+
+    /// <summary>
+    /// MSVC: the complete object locator before slot 0, read only once its signature and its own image-relative offset
+    /// say that it lies in the bridge's image (a module handle is its image base); its type descriptor holds the name.
+    /// </summary>
+    private static string LocatorTypeName(IntPtr vtable, IntPtr bridge)
+    {
+        IntPtr locator = ((IntPtr*)vtable)[-1];
+        if ((ulong)locator <= (ulong)bridge || locator % sizeof(uint) != 0
+            || *(uint*)locator != AbiFacts.Msvc.CustomNodes.LocatorSignature
+            || locator - (nint)(*(uint*)(locator + AbiFacts.Msvc.CustomNodes.LocatorSelfOffset)) != bridge)
+        {
+            return "(no complete object locator of LibTorchSharp)";
+        }
+        IntPtr descriptor = bridge + (nint)(*(uint*)(locator + AbiFacts.Msvc.CustomNodes.LocatorTypeDescriptorOffset));
+        return Marshal.PtrToStringUTF8(descriptor + AbiFacts.Msvc.CustomNodes.TypeDescriptorNameOffset) ?? "";
+    }
+
     private static NotSupportedException Mismatch(string detail) =>
-        new($"Custom autograd functions need {AbiFacts.VerifiedOn}; the first-use check of TorchSharp's CSharpNode failed: {detail}");
+        new($"Custom autograd functions need {(IsMsvc ? AbiFacts.Msvc.VerifiedOn : AbiFacts.VerifiedOn)}; the first-use check of TorchSharp's CSharpNode failed: {detail}");
 }
