@@ -55,6 +55,7 @@ public static partial class Autograd
                     throw new AutogradException("cannot register a hook on a tensor that doesn't require gradient");
                 }
             }
+            HookAbi.EnsureVerified(); // the gradients are collected by tensor hooks
             GraphTaskAbi.EnsureVerified();
             return MultiGradHook.Register(tensors, fn);
         }

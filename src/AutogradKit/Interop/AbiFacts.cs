@@ -696,5 +696,85 @@ internal static class AbiFacts
             /// <summary>from xstring: offset of the local buffer <c>_Bx._Buf</c>, whose first word holds <c>_Bx._Ptr</c> once on the heap.</summary>
             public const int StringLocalBufferOffset = 0;
         }
+
+        /// <summary>
+        /// Node hooks and post-accumulate-grad hooks as MSVC lays them out: <c>Node</c>'s hook vectors
+        /// (torch/csrc/autograd/function.h) and the hook classes' vftables (torch/csrc/autograd/function_hook.h). Read from
+        /// the exported accessors' code and the exported vftables of TorchSharp 0.107.0's win-x64 <c>torch_cpu.dll</c>.
+        /// </summary>
+        /// <remarks>
+        /// Checked by <see cref="NodeHookAbi"/>: each offset against the exported accessor (<c>Node::pre_hooks()</c>,
+        /// <c>tensor_pre_hooks()</c>, <c>post_hooks()</c>) on the node of <c>x * x</c>, the vftable shape against the
+        /// exported <c>??_7FunctionPreHook</c>/<c>??_7FunctionPostHook</c>/<c>??_7PostAccumulateGradHook</c> (their
+        /// <c>compiled_args</c> export at <see cref="CompiledArgsSlot"/>), and the whole by hooks that must run in PyTorch's
+        /// order with known gradients and be destroyed with their node and tensor.
+        /// </remarks>
+        internal static class NodeHooks
+        {
+            /// <summary>from torch/csrc/autograd/function.h: offset of <c>pre_hooks_</c> (after <c>next_edges_</c> at 136, <c>pyobj_</c> and <c>anomaly_metadata_</c>); <c>Node::pre_hooks()</c> returns node+176.</summary>
+            public const int PreHooksOffset = 176;
+
+            /// <summary>from torch/csrc/autograd/function.h: offset of <c>tensor_pre_hooks_</c>; <c>Node::tensor_pre_hooks()</c> returns node+200.</summary>
+            public const int TensorPreHooksOffset = 200;
+
+            /// <summary>
+            /// from torch/csrc/autograd/function.h: offset of <c>post_hooks_</c>, after <c>retains_grad_hooks_</c> at 224 (an
+            /// MSVC <c>std::unordered_map</c> is 64 bytes: traits, <c>std::list</c>, bucket vector, mask, max index);
+            /// <c>Node::post_hooks()</c> returns node+288.
+            /// </summary>
+            public const int PostHooksOffset = 288;
+
+            /// <summary>from function_hook.h (<c>virtual ~FunctionPreHook()</c>, first declared): the scalar deleting destructor, <c>(this, unsigned flags)</c>, flags &amp; 1 = free.</summary>
+            public const int DeletingDestructorSlot = 0;
+
+            /// <summary>
+            /// from function_hook.h: slot of <c>operator()</c>, <c>this</c> first and, for the two returning <c>variable_list</c>,
+            /// the hidden result pointer second (returned in RAX).
+            /// </summary>
+            public const int CallSlot = 1;
+
+            /// <summary>from function_hook.h: slot of <c>compiled_args</c> (all three classes; the exported vftables hold the export there).</summary>
+            public const int CompiledArgsSlot = 2;
+
+            /// <summary>
+            /// Slots of our vftables: <c>apply_with_saved</c> (<c>PostAccumulateGradHook</c> only) follows <c>compiled_args</c>;
+            /// both serve compiled autograd only, which TorchSharp never runs, and ours do nothing.
+            /// </summary>
+            public const int SlotCount = 4;
+
+            /// <summary>The RTTI complete object locator's word before a vftable (vftable[-1]); ours copy the exported class's.</summary>
+            public const int PrefixWords = 1;
+
+            /// <summary>
+            /// from xmemory (<c>_Big_allocation_threshold</c>, <c>_Allocate_manually_vector_aligned</c>): a
+            /// <c>std::allocator</c> block of this many bytes or more is over-aligned to <see cref="BigAllocationAlignment"/>
+            /// with the address <c>operator new</c> gave stored in the word before it, and freed from there.
+            /// </summary>
+            public const int BigAllocationThreshold = 4096;
+
+            /// <summary>from xmemory: <c>_Big_allocation_alignment</c>.</summary>
+            public const int BigAllocationAlignment = 32;
+
+            /// <summary>from xmemory: <c>_Non_user_size</c> (<c>sizeof(void*) + _Big_allocation_alignment - 1</c>), the extra bytes of a big block.</summary>
+            public const int BigAllocationExtra = 39;
+        }
+
+        /// <summary>
+        /// The engine's current graph task as MSVC lays it out: <c>nodes_in_graph_</c> and <c>exec_info_</c> are MSVC
+        /// <c>std::unordered_set</c>/<c>std::unordered_map</c> (xhash: traits, then a <c>std::list</c> {sentinel pointer,
+        /// size}, whose nodes are {next, prev, value}, a circular list back to the sentinel).
+        /// </summary>
+        /// <remarks>Checked by <see cref="GraphTaskAbi"/> as <see cref="AbiFacts.GraphTask"/> is.</remarks>
+        internal static class GraphTask
+        {
+            /// <summary>from xhash (<c>_Hash::_List</c> after the 8-byte <c>_Traitsobj</c>) and list: offset of the list's sentinel pointer <c>_Myhead</c>.</summary>
+            public const int ListHeadOffset = 8;
+
+            /// <summary>from list: offset of <c>_Mysize</c>, the element count.</summary>
+            public const int ElementCountOffset = 16;
+
+            /// <summary>from list (<c>_List_node</c>: <c>_Next</c>, <c>_Prev</c>, <c>_Myval</c>): offset of the value in a node.</summary>
+            public const int NodeValueOffset = 16;
+        }
     }
 }

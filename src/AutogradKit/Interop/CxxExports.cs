@@ -91,6 +91,69 @@ internal static class CxxExports
         "_ZN5torch8autograd6Engine19is_checkpoint_validEv",
         "?is_checkpoint_valid@Engine@autograd@torch@@QEAA_NXZ");
 
+    // --- Node hooks, post-accumulate-grad hooks and the graph task (NativeNodeHooks, NodeHookObjects, NativeGraphTask) ---
+
+    /// <summary>
+    /// <c>void Node::add_pre_hook(std::unique_ptr&lt;FunctionPreHook&gt;&amp;&amp;)</c>: <c>pre_hooks_.emplace_back</c>, moving the
+    /// pointer out (inline in Linux's libtorch, where <see cref="NativeNodeHooks"/> appends itself). Throws only
+    /// <c>std::bad_alloc</c>/<c>std::length_error</c>.
+    /// </summary>
+    internal static readonly Export NodeAddPreHook = new(Libraries.TorchCpu,
+        null,
+        "?add_pre_hook@Node@autograd@torch@@QEAAX$$QEAV?$unique_ptr@UFunctionPreHook@autograd@torch@@U?$default_delete@UFunctionPreHook@autograd@torch@@@std@@@std@@@Z");
+
+    /// <summary><c>uintptr_t Node::add_post_hook(std::unique_ptr&lt;FunctionPostHook&gt;&amp;&amp;)</c>: the same for <c>post_hooks_</c>.</summary>
+    internal static readonly Export NodeAddPostHook = new(Libraries.TorchCpu,
+        null,
+        "?add_post_hook@Node@autograd@torch@@QEAA_K$$QEAV?$unique_ptr@UFunctionPostHook@autograd@torch@@U?$default_delete@UFunctionPostHook@autograd@torch@@@std@@@std@@@Z");
+
+    /// <summary><c>std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt;&amp; Node::pre_hooks() noexcept</c>: the MSVC first-use check compares it with the offset.</summary>
+    internal static readonly Export NodePreHooks = new(Libraries.TorchCpu,
+        null,
+        "?pre_hooks@Node@autograd@torch@@QEAAAEAV?$vector@V?$unique_ptr@UFunctionPreHook@autograd@torch@@U?$default_delete@UFunctionPreHook@autograd@torch@@@std@@@std@@V?$allocator@V?$unique_ptr@UFunctionPreHook@autograd@torch@@U?$default_delete@UFunctionPreHook@autograd@torch@@@std@@@std@@@2@@std@@XZ");
+
+    /// <summary><c>virtual std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt;&amp; Node::tensor_pre_hooks() noexcept</c> (the base class's, called directly).</summary>
+    internal static readonly Export NodeTensorPreHooks = new(Libraries.TorchCpu,
+        null,
+        "?tensor_pre_hooks@Node@autograd@torch@@UEAAAEAV?$vector@V?$unique_ptr@UFunctionPreHook@autograd@torch@@U?$default_delete@UFunctionPreHook@autograd@torch@@@std@@@std@@V?$allocator@V?$unique_ptr@UFunctionPreHook@autograd@torch@@U?$default_delete@UFunctionPreHook@autograd@torch@@@std@@@std@@@2@@std@@XZ");
+
+    /// <summary><c>std::vector&lt;std::unique_ptr&lt;FunctionPostHook&gt;&gt;&amp; Node::post_hooks() noexcept</c>.</summary>
+    internal static readonly Export NodePostHooks = new(Libraries.TorchCpu,
+        null,
+        "?post_hooks@Node@autograd@torch@@QEAAAEAV?$vector@V?$unique_ptr@UFunctionPostHook@autograd@torch@@U?$default_delete@UFunctionPostHook@autograd@torch@@@std@@@std@@V?$allocator@V?$unique_ptr@UFunctionPostHook@autograd@torch@@U?$default_delete@UFunctionPostHook@autograd@torch@@@std@@@std@@@2@@std@@XZ");
+
+    /// <summary>
+    /// <c>std::unique_ptr&lt;PostAccumulateGradHook&gt;&amp; torch::autograd::impl::post_acc_grad_hooks(const Variable&amp;)</c>:
+    /// the address of the tensor's hook pointer (materialising its autograd meta). Throws only for an undefined tensor.
+    /// </summary>
+    internal static readonly Export PostAccGradHooks = new(Libraries.TorchCpu,
+        "_ZN5torch8autograd4impl19post_acc_grad_hooksERKN2at6TensorE",
+        "?post_acc_grad_hooks@impl@autograd@torch@@YAAEAV?$unique_ptr@UPostAccumulateGradHook@autograd@torch@@U?$default_delete@UPostAccumulateGradHook@autograd@torch@@@std@@@std@@AEBVTensor@at@@@Z");
+
+    /// <summary>
+    /// <c>void torch::autograd::impl::set_post_acc_grad_hooks(const at::TensorBase&amp;, std::unique_ptr&lt;PostAccumulateGradHook&gt;)</c>:
+    /// the unique_ptr by value, through the address of a caller-made temporary the callee moves from (Itanium: the caller
+    /// destroys the temporary; MSVC: the callee does). Destroys the hook it replaces. Throws only for an undefined tensor.
+    /// </summary>
+    internal static readonly Export SetPostAccGradHooks = new(Libraries.TorchCpu,
+        "_ZN5torch8autograd4impl23set_post_acc_grad_hooksERKN2at10TensorBaseESt10unique_ptrINS0_22PostAccumulateGradHookESt14default_deleteIS7_EE",
+        "?set_post_acc_grad_hooks@impl@autograd@torch@@YAXAEBVTensorBase@at@@V?$unique_ptr@UPostAccumulateGradHook@autograd@torch@@U?$default_delete@UPostAccumulateGradHook@autograd@torch@@@std@@@std@@@Z");
+
+    /// <summary><c>int torch::autograd::get_current_graph_task_id()</c> (a 32-bit int): the running pass's id on this thread, -1 outside a pass.</summary>
+    internal static readonly Export GraphTaskId = new(Libraries.TorchCpu,
+        "_ZN5torch8autograd25get_current_graph_task_idEv",
+        "?get_current_graph_task_id@autograd@torch@@YAHXZ");
+
+    /// <summary><c>const std::unordered_set&lt;Node*&gt;* get_current_graph_task_nodes_in_graph()</c>: null outside a pass.</summary>
+    internal static readonly Export GraphTaskNodesInGraph = new(Libraries.TorchCpu,
+        "_ZN5torch8autograd37get_current_graph_task_nodes_in_graphEv",
+        "?get_current_graph_task_nodes_in_graph@autograd@torch@@YAPEBV?$unordered_set@PEAUNode@autograd@torch@@U?$hash@PEAUNode@autograd@torch@@@std@@U?$equal_to@PEAUNode@autograd@torch@@@5@V?$allocator@PEAUNode@autograd@torch@@@5@@std@@XZ");
+
+    /// <summary><c>const std::unordered_map&lt;Node*, GraphTask::ExecInfo&gt;* get_current_graph_task_exec_info()</c>: null outside a pass.</summary>
+    internal static readonly Export GraphTaskExecInfo = new(Libraries.TorchCpu,
+        "_ZN5torch8autograd32get_current_graph_task_exec_infoEv",
+        "?get_current_graph_task_exec_info@autograd@torch@@YAPEBV?$unordered_map@PEAUNode@autograd@torch@@UExecInfo@GraphTask@23@U?$hash@PEAUNode@autograd@torch@@@std@@U?$equal_to@PEAUNode@autograd@torch@@@7@V?$allocator@U?$pair@QEAUNode@autograd@torch@@UExecInfo@GraphTask@23@@std@@@7@@std@@XZ");
+
     // ---- torch.func (functorch): NativeFunctorch, NativeMethods.Functorch; MSVC names read from torch_cpu.dll's
     // export table, their calling facts checked at first use by NativeFunctorch (AbiFacts.Msvc.Functorch). ----
 

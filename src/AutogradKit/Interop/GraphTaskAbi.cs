@@ -7,16 +7,18 @@ namespace AutogradKit;
 /// Checks once, inside passes whose graph tasks are known, the layout <see cref="NativeGraphTask"/> reads
 /// (<see cref="AbiFacts.GraphTask"/>), before any multi-grad hook relies on it.
 /// </summary>
-/// <remarks>Thread-safe; runs at most once per process, on a fresh thread (<see cref="FirstUseCheck"/>), after <see cref="NodeLayout"/> and <see cref="HookAbi"/>.</remarks>
+/// <remarks>
+/// Thread-safe; runs at most once per process, on a fresh thread (<see cref="FirstUseCheck"/>), under both ABIs, after
+/// <see cref="NodeHookAbi"/> (its probe is a node pre-hook; the layout it builds on is <see cref="NodeLayout"/>'s).
+/// </remarks>
 internal static unsafe class GraphTaskAbi
 {
-    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit graph task check", "Multi-grad hooks", "they read libtorch's engine state", Check, Mismatch);
+    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit graph task check", "Multi-grad hooks", "they read libtorch's engine state", Check, Mismatch, alsoOnMsvc: true);
 
     /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when the graph task cannot be read here.</summary>
     public static void EnsureVerified()
     {
-        NodeLayout.Ensure();
-        HookAbi.EnsureVerified();
+        NodeHookAbi.EnsureVerified();
         if (Failure.Value is { } failure)
         {
             throw failure;
@@ -40,7 +42,8 @@ internal static unsafe class GraphTaskAbi
             IntPtr accumulate = NodeLayout.NextEdgeRefs(mul.Node)[0].Function.Address;
             string? wrong = null;
             int pass = 0;
-            TensorHookHandle probe = RegisterHookExtensions.Register(b, _ =>
+            // On ExpBackward0, b's grad_fn: it runs in both passes, where a hook on b would.
+            long probe = NativeNodeHooks.Add(exp.NodeRef, exp, NodeHookKind.Pre, (_, _) =>
             {
                 IntPtr nodes = NativeMethods.Autograd_current_graph_task_nodes_in_graph();
                 IntPtr execInfo = NativeMethods.Autograd_current_graph_task_exec_info();
@@ -75,11 +78,11 @@ internal static unsafe class GraphTaskAbi
                 }
                 pass++;
                 return null;
-            }, gated: false);
-            GC.KeepAlive(probe);
+            });
             Ensure.Run(() => s.backward(retain_graph: true));
             NativeBackward.Run(s, null, retainGraph: false, createGraph: false, inputs: [a]);
             Ensure.NoPendingError();
+            NativeNodeHooks.Disable(probe);
             if (pass != 2)
             {
                 return Mismatch($"the probe hook ran {pass} time(s) in two passes");
@@ -93,5 +96,5 @@ internal static unsafe class GraphTaskAbi
     }
 
     private static NotSupportedException Mismatch(string what, Exception? inner = null) =>
-        new($"Multi-grad hooks do not work with this libtorch: {what}. AutogradKit's graph task reads were verified with {AbiFacts.VerifiedOn}.", inner);
+        new($"Multi-grad hooks do not work with this libtorch: {what}. AutogradKit's graph task reads were verified with {PlatformSupport.VerifiedOnLinuxAndWindows}.", inner);
 }

@@ -35,16 +35,24 @@ internal static unsafe class NativeGraphTask
         return value != IntPtr.Zero && (*(byte*)(value + AbiFacts.GraphTask.NeededOffset) != 0 || *(IntPtr*)(value + AbiFacts.GraphTask.CapturesOffset) != IntPtr.Zero);
     }
 
-    /// <summary>The elements' count of a libstdc++ <c>_Hashtable</c>.</summary>
-    internal static long Count(IntPtr table) => *(long*)(table + AbiFacts.GraphTask.ElementCountOffset);
+    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
+
+    // This ABI's hash table facts: libstdc++'s _Hashtable (AbiFacts.GraphTask) on Linux, MSVC's _Hash over a std::list
+    // (AbiFacts.Msvc.GraphTask) on Windows. The ExecInfo after the key is laid out alike under both.
+    private static readonly int ElementCountOffset = IsMsvc ? AbiFacts.Msvc.GraphTask.ElementCountOffset : AbiFacts.GraphTask.ElementCountOffset;
+    private static readonly int NodeValueOffset = IsMsvc ? AbiFacts.Msvc.GraphTask.NodeValueOffset : AbiFacts.GraphTask.NodeValueOffset;
+
+    /// <summary>The elements' count of a hash table (<c>std::unordered_set</c>/<c>std::unordered_map</c>).</summary>
+    internal static long Count(IntPtr table) => *(long*)(table + ElementCountOffset);
 
     /// <summary>The keys (node addresses) of a table keyed by <c>Node*</c>, in list order (for the first-use check).</summary>
     internal static List<IntPtr> Keys(IntPtr table)
     {
         var keys = new List<IntPtr>();
-        for (IntPtr n = *(IntPtr*)(table + AbiFacts.GraphTask.BeforeBeginOffset); n != IntPtr.Zero && keys.Count < AbiFacts.GraphTask.MaxNodes; n = *(IntPtr*)n)
+        (IntPtr n, IntPtr end) = List(table);
+        for (; n != end && n != IntPtr.Zero && keys.Count < AbiFacts.GraphTask.MaxNodes; n = *(IntPtr*)n)
         {
-            keys.Add(*(IntPtr*)(n + AbiFacts.GraphTask.NodeValueOffset));
+            keys.Add(*(IntPtr*)(n + NodeValueOffset));
         }
         return keys;
     }
@@ -53,14 +61,25 @@ internal static unsafe class NativeGraphTask
     internal static IntPtr Find(IntPtr table, IntPtr key)
     {
         int walked = 0;
-        for (IntPtr n = *(IntPtr*)(table + AbiFacts.GraphTask.BeforeBeginOffset); n != IntPtr.Zero && walked++ < AbiFacts.GraphTask.MaxNodes; n = *(IntPtr*)n)
+        (IntPtr n, IntPtr end) = List(table);
+        for (; n != end && n != IntPtr.Zero && walked++ < AbiFacts.GraphTask.MaxNodes; n = *(IntPtr*)n)
         {
-            if (*(IntPtr*)(n + AbiFacts.GraphTask.NodeValueOffset) == key)
+            if (*(IntPtr*)(n + NodeValueOffset) == key)
             {
-                return n + AbiFacts.GraphTask.NodeValueOffset;
+                return n + NodeValueOffset;
             }
         }
         return IntPtr.Zero;
+    }
+
+    /// <summary>
+    /// A table's element list, each node's first word the next: libstdc++'s starts after the before-begin node inside the
+    /// table and ends at null; MSVC's is circular, from its sentinel's next back to the sentinel.
+    /// </summary>
+    private static (IntPtr First, IntPtr End) List(IntPtr table)
+    {
+        IntPtr head = IsMsvc ? *(IntPtr*)(table + AbiFacts.Msvc.GraphTask.ListHeadOffset) : table + AbiFacts.GraphTask.BeforeBeginOffset;
+        return head == IntPtr.Zero ? (IntPtr.Zero, IntPtr.Zero) : (*(IntPtr*)head, IsMsvc ? head : IntPtr.Zero);
     }
 
     private static bool Contains(IntPtr table, IntPtr key) => Find(table, key) != IntPtr.Zero;

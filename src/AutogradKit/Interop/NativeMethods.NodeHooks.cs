@@ -3,16 +3,21 @@ using System.Runtime.InteropServices;
 namespace AutogradKit;
 
 /// <summary>
-/// libtorch's C++ exports behind node hooks and post-accumulate-grad hooks (Itanium-mangled, libtorch 2.10, libstdc++).
-/// None of them catches: each is called only with arguments for which it cannot throw (see <see cref="NativeNodeHooks"/>).
+/// libtorch's C++ exports behind node hooks and post-accumulate-grad hooks (libtorch 2.10; the Linux-only ones
+/// Itanium-mangled, the others resolved per ABI through <see cref="CxxExports"/>). None of them catches: each is called
+/// only with arguments for which it cannot throw (see <see cref="NativeNodeHooks"/>).
 /// </summary>
 internal static unsafe partial class NativeMethods
 {
+    private const string NodeHooksFeature = "Node hooks";
+
+    private const string NodeHooksReason = "they call libtorch's C++ API directly";
+
     /// <summary>
     /// <c>std::vector&lt;std::unique_ptr&lt;FunctionPreHook&gt;&gt;::_M_realloc_insert(iterator, std::unique_ptr&amp;&amp;)</c>,
-    /// the out-of-line half of <c>emplace_back</c> (libtorch's own <c>Node::add_pre_hook</c> is inline): grows the vector
-    /// with libstdc++'s allocator and moves the pointer at <paramref name="hook"/> in (leaving null). Throws only
-    /// <c>std::bad_alloc</c>/<c>std::length_error</c>.
+    /// the out-of-line half of <c>emplace_back</c> (libtorch's own <c>Node::add_pre_hook</c> is inline on Linux): grows
+    /// the vector with libstdc++'s allocator and moves the pointer at <paramref name="hook"/> in (leaving null). Throws
+    /// only <c>std::bad_alloc</c>/<c>std::length_error</c>.
     /// </summary>
     [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZNSt6vectorISt10unique_ptrIN5torch8autograd15FunctionPreHookESt14default_deleteIS3_EESaIS6_EE17_M_realloc_insertIJS6_EEEvN9__gnu_cxx17__normal_iteratorIPS6_S8_EEDpOT_")]
     internal static partial void PreHookVector_realloc_insert(IntPtr vector, IntPtr position, IntPtr* hook);
@@ -21,19 +26,27 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZNSt6vectorISt10unique_ptrIN5torch8autograd16FunctionPostHookESt14default_deleteIS3_EESaIS6_EE17_M_realloc_insertIJS6_EEEvN9__gnu_cxx17__normal_iteratorIPS6_S8_EEDpOT_")]
     internal static partial void PostHookVector_realloc_insert(IntPtr vector, IntPtr position, IntPtr* hook);
 
-    /// <summary>
-    /// <c>std::unique_ptr&lt;PostAccumulateGradHook&gt;&amp; torch::autograd::impl::post_acc_grad_hooks(const Variable&amp;)</c>:
-    /// the address of the tensor's hook pointer (materialising its autograd meta). Throws only for an undefined tensor.
-    /// </summary>
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd4impl19post_acc_grad_hooksERKN2at6TensorE")]
-    internal static partial IntPtr Autograd_post_acc_grad_hooks(IntPtr tensor);
+    /// <summary>MSVC's exported <c>Node::add_pre_hook(std::unique_ptr&lt;FunctionPreHook&gt;&amp;&amp;)</c> (<see cref="CxxExports.NodeAddPreHook"/>): moves the pointer at <paramref name="hook"/> in, leaving null.</summary>
+    internal static void Node_add_pre_hook(IntPtr node, IntPtr* hook) =>
+        ((delegate* unmanaged<IntPtr, IntPtr*, void>)CxxExports.NodeAddPreHook.Address(NodeHooksFeature, NodeHooksReason))(node, hook);
 
-    /// <summary>
-    /// <c>void torch::autograd::impl::set_post_acc_grad_hooks(const at::TensorBase&amp;, std::unique_ptr&lt;PostAccumulateGradHook&gt;)</c>:
-    /// the unique_ptr goes by invisible reference (Itanium ABI, non-trivial class): <paramref name="hook"/> is the
-    /// caller's temporary, moved from by the callee and destroyed by the caller. Destroys the hook it replaces. Throws
-    /// only for an undefined tensor.
-    /// </summary>
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd4impl23set_post_acc_grad_hooksERKN2at10TensorBaseESt10unique_ptrINS0_22PostAccumulateGradHookESt14default_deleteIS7_EE")]
-    internal static partial void Autograd_set_post_acc_grad_hooks(IntPtr tensor, IntPtr* hook);
+    /// <summary>MSVC's exported <c>Node::add_post_hook(std::unique_ptr&lt;FunctionPostHook&gt;&amp;&amp;)</c> (<see cref="CxxExports.NodeAddPostHook"/>).</summary>
+    internal static void Node_add_post_hook(IntPtr node, IntPtr* hook) =>
+        ((delegate* unmanaged<IntPtr, IntPtr*, nuint>)CxxExports.NodeAddPostHook.Address(NodeHooksFeature, NodeHooksReason))(node, hook);
+
+    /// <summary>The address a hook-vector accessor of MSVC's <c>Node</c> returns (<see cref="CxxExports.NodePreHooks"/> and its siblings), for the first-use check.</summary>
+    internal static IntPtr Node_hook_vector(CxxExports.Export accessor, IntPtr node) =>
+        ((delegate* unmanaged<IntPtr, IntPtr>)accessor.Address(NodeHooksFeature, NodeHooksReason))(node);
+
+    /// <summary><see cref="CxxExports.PostAccGradHooks"/>: the address of the tensor's <c>std::unique_ptr&lt;PostAccumulateGradHook&gt;</c>.</summary>
+    internal static IntPtr Autograd_post_acc_grad_hooks(IntPtr tensor) =>
+        ((delegate* unmanaged<IntPtr, IntPtr>)CxxExports.PostAccGradHooks.Address(NodeHooksFeature, NodeHooksReason))(tensor);
+
+    /// <summary><see cref="CxxExports.SetPostAccGradHooks"/>; <paramref name="hook"/> is the caller-made temporary.</summary>
+    internal static void Autograd_set_post_acc_grad_hooks(IntPtr tensor, IntPtr* hook) =>
+        ((delegate* unmanaged<IntPtr, IntPtr*, void>)CxxExports.SetPostAccGradHooks.Address(NodeHooksFeature, NodeHooksReason))(tensor, hook);
+
+    /// <summary><see cref="CxxExports.OperatorNew"/>: raw memory for a <c>std::vector</c> buffer libtorch frees (below MSVC's big-allocation threshold).</summary>
+    internal static IntPtr VectorBuffer_allocate(nuint size) =>
+        ((delegate* unmanaged<nuint, IntPtr>)CxxExports.OperatorNew.Address(NodeHooksFeature, NodeHooksReason))(size);
 }

@@ -22,7 +22,14 @@ internal static unsafe class NativeNodeHooks
     public static long Add(NodeRef node, SharedNodeRef pin, NodeHookKind kind, NodeHookBody body)
     {
         (IntPtr self, long id) = NodeHookObjects.Create(kind, body);
-        Append(node.Address + (kind == NodeHookKind.Pre ? AbiFacts.NodeHooks.PreHooksOffset : AbiFacts.NodeHooks.PostHooksOffset), self, kind);
+        if (IsMsvc)
+        {
+            AppendMsvc(node.Address, self, kind);
+        }
+        else
+        {
+            Append(node.Address + (kind == NodeHookKind.Pre ? PreHooksOffset : PostHooksOffset), self, kind);
+        }
         GC.KeepAlive(pin);
         return id;
     }
@@ -58,18 +65,47 @@ internal static unsafe class NativeNodeHooks
         IntPtr temporary = self;
         NativeMethods.Autograd_set_post_acc_grad_hooks(t.Handle, &temporary);
         GC.KeepAlive(t);
-        if (temporary != IntPtr.Zero)
+        if (!IsMsvc && temporary != IntPtr.Zero)
         {
-            NodeHookObjects.Delete(temporary); // not moved from: the caller destroys its temporary
+            NodeHookObjects.Delete(temporary); // Itanium: not moved from, and the caller destroys its temporary (MSVC: the callee did)
         }
         return list;
     }
+
+    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
+
+    /// <summary>This ABI's offset of <c>Node::pre_hooks_</c> (<see cref="AbiFacts.NodeHooks"/>, <see cref="AbiFacts.Msvc.NodeHooks"/>).</summary>
+    internal static readonly int PreHooksOffset = IsMsvc ? AbiFacts.Msvc.NodeHooks.PreHooksOffset : AbiFacts.NodeHooks.PreHooksOffset;
+
+    /// <summary>This ABI's offset of <c>Node::tensor_pre_hooks_</c>.</summary>
+    internal static readonly int TensorPreHooksOffset = IsMsvc ? AbiFacts.Msvc.NodeHooks.TensorPreHooksOffset : AbiFacts.NodeHooks.TensorPreHooksOffset;
+
+    /// <summary>This ABI's offset of <c>Node::post_hooks_</c>.</summary>
+    internal static readonly int PostHooksOffset = IsMsvc ? AbiFacts.Msvc.NodeHooks.PostHooksOffset : AbiFacts.NodeHooks.PostHooksOffset;
 
     /// <summary>The raw words of a node's hook vector, for the first-use check: (begin, end).</summary>
     internal static (IntPtr Begin, IntPtr End) VectorAt(IntPtr node, int offset)
     {
         var vector = (IntPtr*)(node + offset);
         return (vector[0], vector[AbiFacts.Vector.FinishOffset / IntPtr.Size]);
+    }
+
+    /// <summary>MSVC's libtorch exports <c>Node::add_pre_hook</c>/<c>add_post_hook</c> (inline on Linux): its own <c>emplace_back</c>.</summary>
+    private static void AppendMsvc(IntPtr node, IntPtr hook, NodeHookKind kind)
+    {
+        IntPtr moved = hook;
+        if (kind == NodeHookKind.Pre)
+        {
+            NativeMethods.Node_add_pre_hook(node, &moved);
+        }
+        else
+        {
+            NativeMethods.Node_add_post_hook(node, &moved);
+        }
+        if (moved != IntPtr.Zero)
+        {
+            NodeHookObjects.Delete(moved);
+        }
     }
 
     /// <summary>libstdc++'s <c>emplace_back</c> of a <c>std::unique_ptr</c> onto the vector at <paramref name="vector"/>.</summary>

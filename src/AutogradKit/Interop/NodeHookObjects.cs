@@ -153,9 +153,21 @@ internal static unsafe class NodeHookObjects
         }
     }
 
+    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
+
     private static IntPtr[] BuildVtables()
     {
         IntPtr torch = NativeLibrary.Load(Libraries.TorchCpu, typeof(NodeHookObjects).Assembly, null);
+        if (IsMsvc)
+        {
+            // Each prefix word is the RTTI locator of libtorch's own vftable for the class (vftable[-1]).
+            return
+            [
+                MsvcVtable(NativeLibrary.GetExport(torch, MsvcVftables[(int)NodeHookKind.Pre]), (IntPtr)(delegate* unmanaged<IntPtr, IntPtr*, IntPtr*, IntPtr*>)&CallPreMsvc),
+                MsvcVtable(NativeLibrary.GetExport(torch, MsvcVftables[(int)NodeHookKind.Post]), (IntPtr)(delegate* unmanaged<IntPtr, IntPtr*, IntPtr*, IntPtr*, IntPtr*>)&CallPostMsvc),
+                MsvcVtable(NativeLibrary.GetExport(torch, MsvcVftables[(int)NodeHookKind.PostAccumulateGrad]), (IntPtr)(delegate* unmanaged<IntPtr, IntPtr, void>)&CallPostAccumulateGrad),
+            ];
+        }
         IntPtr preInfo = NativeLibrary.GetExport(torch, "_ZTIN5torch8autograd15FunctionPreHookE");
         // PostAccumulateGradHook's type_info is not exported; nothing outside libtorch_python asks a hook for its type.
         IntPtr postInfo = NativeLibrary.GetExport(torch, "_ZTIN5torch8autograd16FunctionPostHookE");
@@ -166,6 +178,17 @@ internal static unsafe class NodeHookObjects
             Vtable(postInfo, (IntPtr)(delegate* unmanaged<IntPtr, IntPtr, void>)&CallPostAccumulateGrad),
         ];
     }
+
+    /// <summary>
+    /// The vftables MSVC's <c>torch_cpu.dll</c> exports for the three hook classes, by <see cref="NodeHookKind"/>: their
+    /// locators go into ours, and the first-use check reads their shape (<see cref="AbiFacts.Msvc.NodeHooks"/>).
+    /// </summary>
+    internal static readonly string[] MsvcVftables =
+    [
+        "??_7FunctionPreHook@autograd@torch@@6B@",
+        "??_7FunctionPostHook@autograd@torch@@6B@",
+        "??_7PostAccumulateGradHook@autograd@torch@@6B@",
+    ];
 
     // Never freed: one per kind per process.
     private static IntPtr Vtable(IntPtr typeInfo, IntPtr call)
@@ -179,6 +202,22 @@ internal static unsafe class NodeHookObjects
         slots[AbiFacts.NodeHooks.DeletingDestructorSlot] = (IntPtr)(delegate* unmanaged<IntPtr, void>)&DeleteFromNative;
         slots[AbiFacts.NodeHooks.CallSlot] = call;
         for (int s = AbiFacts.NodeHooks.CallSlot + 1; s < AbiFacts.NodeHooks.SlotCount; s++)
+        {
+            slots[s] = (IntPtr)(delegate* unmanaged<IntPtr, IntPtr, IntPtr, void>)&CompiledAutogradOnly;
+        }
+        return (IntPtr)slots;
+    }
+
+    // Never freed: one per kind per process.
+    private static IntPtr MsvcVtable(IntPtr libtorchVftable, IntPtr call)
+    {
+        int words = AbiFacts.Msvc.NodeHooks.PrefixWords + AbiFacts.Msvc.NodeHooks.SlotCount;
+        var block = (IntPtr*)NativeMemory.AllocZeroed((nuint)(words * IntPtr.Size));
+        block[0] = ((IntPtr*)libtorchVftable)[-AbiFacts.Msvc.NodeHooks.PrefixWords];
+        IntPtr* slots = block + AbiFacts.Msvc.NodeHooks.PrefixWords;
+        slots[AbiFacts.Msvc.NodeHooks.DeletingDestructorSlot] = (IntPtr)(delegate* unmanaged<IntPtr, uint, IntPtr>)&ScalarDeletingDestructor;
+        slots[AbiFacts.Msvc.NodeHooks.CallSlot] = call;
+        for (int s = AbiFacts.Msvc.NodeHooks.CallSlot + 1; s < AbiFacts.Msvc.NodeHooks.SlotCount; s++)
         {
             slots[s] = (IntPtr)(delegate* unmanaged<IntPtr, IntPtr, IntPtr, void>)&CompiledAutogradOnly;
         }
@@ -223,6 +262,21 @@ internal static unsafe class NodeHookObjects
         }
     }
 
+    /// <summary>MSVC's scalar deleting destructor <c>(this, flags)</c>: destroys, and frees when <c>flags &amp; 1</c>; returns <c>this</c>.</summary>
+    [UnmanagedCallersOnly]
+    private static IntPtr ScalarDeletingDestructor(IntPtr self, uint flags)
+    {
+        try
+        {
+            Free(self, deleteMemory: (flags & 1) != 0);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Never unwind into a destructor's caller.
+        }
+        return self;
+    }
+
     [UnmanagedCallersOnly]
     private static void CompiledAutogradOnly(IntPtr self, IntPtr first, IntPtr second)
     {
@@ -240,6 +294,22 @@ internal static unsafe class NodeHookObjects
     /// <summary><c>variable_list FunctionPostHook::operator()(const variable_list&amp; outputs, const variable_list&amp; inputs)</c>, sret first.</summary>
     [UnmanagedCallersOnly]
     private static IntPtr* CallPost(IntPtr* result, IntPtr self, IntPtr* outputs, IntPtr* inputs)
+    {
+        Run(result, self, outputs, inputs);
+        return result;
+    }
+
+    /// <summary>MSVC's <c>FunctionPreHook::operator()</c>: <c>this</c> first, then the hidden result pointer, returned.</summary>
+    [UnmanagedCallersOnly]
+    private static IntPtr* CallPreMsvc(IntPtr self, IntPtr* result, IntPtr* grads)
+    {
+        Run(result, self, grads, null);
+        return result;
+    }
+
+    /// <summary>MSVC's <c>FunctionPostHook::operator()</c>: <c>this</c> first, then the hidden result pointer, returned.</summary>
+    [UnmanagedCallersOnly]
+    private static IntPtr* CallPostMsvc(IntPtr self, IntPtr* result, IntPtr* outputs, IntPtr* inputs)
     {
         Run(result, self, outputs, inputs);
         return result;
@@ -395,7 +465,29 @@ internal static unsafe class NodeHookObjects
         SetVector(result, storage, count);
     }
 
-    private static IntPtr* Allocate(int count) => count == 0 ? null : (IntPtr*)NativeMethods.OperatorNew((nuint)(count * IntPtr.Size));
+    /// <summary>
+    /// A buffer of <paramref name="count"/> tensors that libtorch's <c>std::allocator</c> will free: MSVC's frees a big
+    /// block from the address stored in the word before it (<see cref="AbiFacts.Msvc.NodeHooks.BigAllocationThreshold"/>),
+    /// so a big one is made the way <c>_Allocate_manually_vector_aligned</c> makes it.
+    /// </summary>
+    private static IntPtr* Allocate(int count)
+    {
+        if (count == 0)
+        {
+            return null;
+        }
+        int bytes = count * IntPtr.Size;
+        if (!IsMsvc || bytes < AbiFacts.Msvc.NodeHooks.BigAllocationThreshold)
+        {
+            return (IntPtr*)CheckAllocated(NativeMethods.VectorBuffer_allocate((nuint)bytes));
+        }
+        IntPtr container = CheckAllocated(NativeMethods.VectorBuffer_allocate((nuint)(bytes + AbiFacts.Msvc.NodeHooks.BigAllocationExtra)));
+        var aligned = (IntPtr*)((container + AbiFacts.Msvc.NodeHooks.BigAllocationExtra) & ~(IntPtr)(AbiFacts.Msvc.NodeHooks.BigAllocationAlignment - 1));
+        aligned[-1] = container;
+        return aligned;
+    }
+
+    private static IntPtr CheckAllocated(IntPtr block) => block != IntPtr.Zero ? block : throw new InsufficientMemoryException("libtorch's allocator could not allocate a gradient list");
 
     private static void SetVector(IntPtr* result, IntPtr* storage, int count)
     {
@@ -412,7 +504,7 @@ internal static unsafe class NodeHookObjects
             throw Ensure.FromNativeText(NativeMethods.TakeNativeError() ?? "could not take a tensor returned by a hook");
         }
         IntPtr impl = *(IntPtr*)tensorHandle;
-        NativeMethods.OperatorDelete(tensorHandle);
+        NativeMethods.StringBuffer_free(tensorHandle); // operator delete's rule for any small new'ed block (CxxExports.StringBufferFree)
         return impl;
     }
 }

@@ -49,6 +49,28 @@ public class GradFnHooksTests
         Assert.That(Values(x.grad!), Is.EqualTo(Values(expected.GetProperty("grad"))));
     }
 
+    /// <summary>
+    /// 600 gradients make a list of 4800 bytes, which MSVC's allocator frees as an over-aligned block: the lists a hook
+    /// hands back (a replacement, or the copy when it returns null) must be made so.
+    /// </summary>
+    [Test]
+    public void RegisterHook_NodeWith600Inputs_ReplacesOrKeepsEveryGradient([Values(3.0, null)] double? factor)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor[] xs = [.. Enumerable.Range(0, 600).Select(i => torch.tensor(new double[] { i }, requires_grad: true))];
+        Tensor y = torch.cat(xs);
+        int seen = 0;
+        using IDisposable h = y.GradFn!.RegisterHook((gradInputs, _) =>
+        {
+            seen = gradInputs.Length;
+            return factor is { } f ? [.. gradInputs.Select(g => g! * f)] : null;
+        });
+        (y * 2).sum().Backward();
+        Assert.That(seen, Is.EqualTo(600));
+        // d(sum(2y))/dx_i = 2, times the hook's factor.
+        Assert.That(xs.Select(x => x.grad!.item<double>()), Is.All.EqualTo(2 * (factor ?? 1)));
+    }
+
     [Test]
     public void RegisterPrehook_ReturnsReplacement_ReplacesGradOutputs()
     {
