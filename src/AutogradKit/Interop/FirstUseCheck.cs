@@ -39,14 +39,15 @@ internal static class FirstUseCheck
     /// A layout check run once, lazily, by <see cref="Run{T}"/>: off the verified platform it is
     /// <see cref="PlatformSupport.NotSupported(string, string)"/>(<paramref name="feature"/>, <paramref name="reason"/>) without
     /// running; otherwise <paramref name="check"/>'s verdict, an exception it throws turned into
-    /// <paramref name="mismatch"/>'s. The value is the failure, or null when the feature can be used.
+    /// <paramref name="mismatch"/>'s. The value is the failure, or null when the feature can be used. A feature ported to
+    /// MSVC too (<paramref name="alsoOnMsvc"/>) runs its check on both ABIs' platforms.
     /// </summary>
-    public static Lazy<Exception?> Once(string name, string feature, string reason, Func<Exception?> check, Func<string, Exception, Exception> mismatch) =>
+    public static Lazy<Exception?> Once(string name, string feature, string reason, Func<Exception?> check, Func<string, Exception, Exception> mismatch, bool alsoOnMsvc = false) =>
         new(() => Run(() =>
         {
-            if (!AbiFacts.IsVerifiedPlatform)
+            if (alsoOnMsvc ? CxxExports.Abi == CxxAbi.Unverified : !AbiFacts.IsVerifiedPlatform)
             {
-                return PlatformSupport.NotSupported(feature, reason);
+                return alsoOnMsvc ? PlatformSupport.NotSupported(feature, reason, PlatformSupport.VerifiedOnLinuxAndWindows) : PlatformSupport.NotSupported(feature, reason);
             }
             try
             {
