@@ -776,5 +776,82 @@ internal static class AbiFacts
             /// <summary>from list (<c>_List_node</c>: <c>_Next</c>, <c>_Prev</c>, <c>_Myval</c>): offset of the value in a node.</summary>
             public const int NodeValueOffset = 16;
         }
+
+        /// <summary>
+        /// Tensor hooks under MSVC: its <c>std::function&lt;at::TensorBase(const at::TensorBase&amp;)&gt;</c>
+        /// (functional, <c>_Func_class</c>), the <c>_Func_base</c> implementation object AutogradKit builds inside it,
+        /// and what <see cref="HookLists"/> and <see cref="TensorOwners"/> read of <c>AutogradMeta</c>.
+        /// </summary>
+        /// <remarks>
+        /// Checked by <see cref="HookAbi"/> (a hook registered, moved, copied, called and destroyed by libtorch, the
+        /// list's only entry found where libtorch copied it) and by <see cref="TensorOwners"/> (counts on a known graph),
+        /// under Wine 8.0 against TorchSharp 0.107.0's win-x64 <c>torch_cpu.dll</c>.
+        /// </remarks>
+        internal static class TensorHooks
+        {
+            /// <summary>
+            /// from functional (<c>_Func_class::_Storage</c>): <c>sizeof(std::function)</c>, a union of
+            /// <c>_Small_object_num_ptrs</c> (6 + 16 / 8 = 8) pointers.
+            /// </summary>
+            public const int StdFunctionSize = 64;
+
+            /// <summary>
+            /// from functional (<c>_Getimpl()</c>: <c>_Ptrs[_Small_object_num_ptrs - 1]</c>): offset of the
+            /// <c>_Func_base*</c>; null in an empty function, the function's own address when the implementation is
+            /// stored in place (<c>_Local()</c>), as AutogradKit's always is.
+            /// </summary>
+            public const int ImplOffset = 56;
+
+            /// <summary>from functional: <c>virtual _Func_base* _Copy(void* _Where) const</c> (copy-construct into <c>_Where</c> when small).</summary>
+            public const int CopySlot = 0;
+
+            /// <summary>from functional: <c>virtual _Func_base* _Move(void* _Where) noexcept</c> (move-construct into <c>_Where</c>; the source is then <c>_Delete_this(false)</c>ed).</summary>
+            public const int MoveSlot = 1;
+
+            /// <summary>
+            /// from functional: <c>virtual at::TensorBase _Do_call(const at::TensorBase&amp;)</c>: <c>this</c> in RCX, the
+            /// result's hidden pointer in RDX (returned in RAX), the argument's address in R8.
+            /// </summary>
+            public const int CallSlot = 2;
+
+            /// <summary>from functional: <c>virtual const type_info&amp; _Target_type() const noexcept</c> (<c>target_type()</c>, which libtorch never asks).</summary>
+            public const int TargetTypeSlot = 3;
+
+            /// <summary>from functional: <c>virtual void _Delete_this(bool _Deallocate) noexcept</c> (the destructor; <c>_Deallocate</c> is false for an in-place implementation).</summary>
+            public const int DeleteThisSlot = 4;
+
+            /// <summary>from functional: <c>virtual const void* _Get() const noexcept</c> (private, declared last: <c>target()</c> only).</summary>
+            public const int GetSlot = 5;
+
+            /// <summary>from functional: the number of <c>_Func_base</c>'s virtual functions (no virtual destructor: <c>_Delete_this</c> replaces it).</summary>
+            public const int SlotCount = 6;
+
+            /// <summary>
+            /// Size of AutogradKit's implementation object: its vtable pointer, then the <see cref="HookTable"/> id. It must
+            /// fit the in-place storage before <see cref="ImplOffset"/> (<c>_Space_size</c>, 56 bytes).
+            /// </summary>
+            public const int ImplSize = 16;
+
+            /// <summary>
+            /// from torch/csrc/autograd/variable.h: offset of <c>std::shared_ptr&lt;hooks_list&gt; cpp_hooks_list_</c> in
+            /// <c>AutogradMeta</c> under MSVC: vtable pointer (8), <c>std::string name_</c> (32), <c>Variable grad_</c> (8),
+            /// <c>grad_fn_</c> (16), <c>grad_accumulator_</c> (16), <c>fw_grad_</c> (16), <c>hooks_</c> (24) — the same
+            /// sizes as libstdc++'s.
+            /// </summary>
+            public const int CppHooksListOffset = 120;
+
+            /// <summary>
+            /// from vector (<c>_Vector_val</c>: <c>_Myfirst</c>, <c>_Mylast</c>, <c>_Myend</c>): offset of the end of the
+            /// elements in a <c>std::vector</c>, which starts with its first element's address.
+            /// </summary>
+            public const int VectorLastOffset = 8;
+
+            /// <summary>
+            /// from c10/util/intrusive_ptr.h: offset of the 32-bit strong count in a <c>TensorImpl</c> (after its vtable
+            /// pointer, the low half of <c>combined_refcount_</c>), as under libstdc++; an <c>at::Tensor</c> is the
+            /// <c>TensorImpl*</c> alone.
+            /// </summary>
+            public const int StrongCountOffset = 8;
+        }
     }
 }

@@ -252,6 +252,30 @@ internal static class CxxExports
 
     // ---- end torch.func ----
 
+    // --- Tensor hooks (NativeHooks, HookLists, TensorOwners, StdFunctionHooks) ---
+
+    /// <summary>
+    /// <c>unsigned at::TensorBase::_register_hook(std::function&lt;at::TensorBase(const at::TensorBase&amp;)&gt;) const</c>:
+    /// the function by value, through the address of a caller-made temporary (Itanium: the caller destroys it; MSVC: the callee).
+    /// </summary>
+    internal static readonly Export TensorRegisterHook = new(Libraries.TorchCpu,
+        "_ZNK2at10TensorBase14_register_hookESt8functionIFS0_RKS0_EE",
+        "?_register_hook@TensorBase@at@@IEBAIV?$function@$$A6A?AVTensorBase@at@@AEBV12@@Z@std@@@Z");
+
+    /// <summary><c>torch::autograd::AutogradMeta* torch::autograd::impl::get_autograd_meta(const at::TensorBase&amp;)</c>: reads a field, never throws.</summary>
+    internal static readonly Export AutogradMetaOf = new(Libraries.TorchCpu,
+        "_ZN5torch8autograd4impl17get_autograd_metaERKN2at10TensorBaseE",
+        "?get_autograd_meta@impl@autograd@torch@@YAPEAUAutogradMeta@23@AEBVTensorBase@at@@@Z");
+
+    /// <summary>
+    /// The <c>TensorImpl*</c> of every undefined tensor: on Linux the exported object <c>UndefinedTensorImpl::_singleton</c>
+    /// itself (its address is the answer); on Windows the exported function <c>static TensorImpl* UndefinedTensorImpl::singleton()</c>
+    /// (inline elsewhere), which returns it.
+    /// </summary>
+    internal static readonly Export UndefinedTensorImpl = new(Libraries.C10,
+        "_ZN3c1019UndefinedTensorImpl10_singletonE",
+        "?singleton@UndefinedTensorImpl@c10@@SAPEAUTensorImpl@2@XZ");
+
     /// <summary>One C++ export under each ABI's name (null: not verified under that ABI).</summary>
     internal sealed class Export(string library, string? itanium, string? msvc)
     {

@@ -6,8 +6,8 @@ namespace AutogradKit;
 
 /// <summary>
 /// Checks once, with a case whose answer is known, that libtorch's hook ABI is the one <see cref="StdFunction"/>
-/// and <see cref="StdFunctionHooks"/> assume (libstdc++ <c>std::function</c> layout, sret return, clone/destroy
-/// bookkeeping), before any user hook is handed to libtorch; and, on the way, the layout <see cref="HookLists"/>
+/// and <see cref="StdFunctionHooks"/> assume (this platform's <c>std::function</c> layout — libstdc++'s or MSVC's —, sret
+/// return, move/clone/destroy bookkeeping and who destroys the by-value argument), before any user hook is handed to libtorch; and, on the way, the layout <see cref="HookLists"/>
 /// reads (a mismatch there only turns off the reuse of removed hooks' trampolines).
 /// </summary>
 /// <remarks>
@@ -19,7 +19,7 @@ namespace AutogradKit;
 /// </remarks>
 internal static class HookAbi
 {
-    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit hook ABI check", "Tensor hooks", "they call libtorch's C++ API directly", Check, Mismatch);
+    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit hook ABI check", "Tensor hooks", "they call libtorch's C++ API directly", Check, Mismatch, alsoOnMsvc: true);
 
     /// <summary>Throws <see cref="PlatformNotSupportedException"/> (<see cref="PlatformSupport"/>) on another platform, <see cref="NotSupportedException"/> when this libtorch does not match the facts.</summary>
     public static void EnsureVerified()
@@ -92,5 +92,5 @@ internal static class HookAbi
     }
 
     private static NotSupportedException Mismatch(string what, Exception? inner = null) =>
-        new($"Tensor hooks do not work with this libtorch: {what}. AutogradKit's hook interop was verified with {AbiFacts.VerifiedOn}.", inner);
+        new($"Tensor hooks do not work with this libtorch: {what}. AutogradKit's hook interop was verified with {PlatformSupport.VerifiedOnLinuxAndWindows}.", inner);
 }

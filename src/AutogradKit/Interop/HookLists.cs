@@ -25,6 +25,14 @@ internal readonly record struct HookList(IntPtr Address);
 /// </remarks>
 internal static unsafe class HookLists
 {
+    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
+
+    /// <summary>This ABI's offset of <c>cpp_hooks_list_</c> in <c>AutogradMeta</c> (also read by <see cref="TensorOwners"/>).</summary>
+    internal static readonly int CppHooksListOffset = IsMsvc ? AbiFacts.Msvc.TensorHooks.CppHooksListOffset : AbiFacts.AutogradMeta.CppHooksListOffset;
+
+    // A shared_ptr starts with its object's address and a std::vector with its first element's under both ABIs.
+    private static readonly int VectorEndOffset = IsMsvc ? AbiFacts.Msvc.TensorHooks.VectorLastOffset : AbiFacts.Vector.FinishOffset;
+
     // 0: not checked yet, 1: checked and right, -1: checked and wrong (lists are never read).
     private static volatile int s_state;
 
@@ -37,8 +45,8 @@ internal static unsafe class HookLists
     /// <summary>How many functions the list holds (registered and removed alike).</summary>
     public static int Length(HookList list)
     {
-        long* vector = (long*)list.Address;
-        return (int)((vector[1] - vector[0]) / sizeof(StdFunction));
+        byte* vector = (byte*)list.Address;
+        return (int)((*(long*)(vector + VectorEndOffset) - *(long*)vector) / StdFunctionHooks.Size);
     }
 
     /// <summary>The <see cref="HookTable"/> id of the function at <paramref name="index"/>, or null when it is not ours (or was emptied).</summary>
@@ -48,8 +56,7 @@ internal static unsafe class HookLists
         {
             return null;
         }
-        byte* function = (byte*)(*(long*)list.Address) + (index * sizeof(StdFunction));
-        return *(IntPtr*)(function + AbiFacts.StdFunction.ManagerOffset) == StdFunctionHooks.ManagerAddress ? *(long*)function : null;
+        return StdFunctionHooks.IdOf((byte*)(*(long*)list.Address) + (index * StdFunctionHooks.Size));
     }
 
     /// <summary>The raw <c>cpp_hooks_list_</c> word of a tensor that has autograd metadata, for the first-use check (0: no list).</summary>
@@ -57,7 +64,7 @@ internal static unsafe class HookLists
     {
         IntPtr meta = NativeMethods.Autograd_get_autograd_meta(t.Handle);
         GC.KeepAlive(t);
-        return meta == IntPtr.Zero ? IntPtr.Zero : *(IntPtr*)((byte*)meta + AbiFacts.AutogradMeta.CppHooksListOffset);
+        return meta == IntPtr.Zero ? IntPtr.Zero : *(IntPtr*)((byte*)meta + CppHooksListOffset);
     }
 
     /// <summary>
@@ -73,7 +80,7 @@ internal static unsafe class HookLists
         if (wordBefore != IntPtr.Zero || word == IntPtr.Zero || copiedTo == IntPtr.Zero)
         {
             // Not the field that registering the first hook creates: never dereference it.
-            wrong = $"the word at AutogradMeta+{AbiFacts.AutogradMeta.CppHooksListOffset} was 0x{wordBefore:x} before the first hook and 0x{word:x} after";
+            wrong = $"the word at AutogradMeta+{CppHooksListOffset} was 0x{wordBefore:x} before the first hook and 0x{word:x} after";
         }
         else if (*(IntPtr*)word != copiedTo)
         {

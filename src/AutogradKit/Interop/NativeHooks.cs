@@ -57,15 +57,17 @@ internal static class NativeHooks
     /// <remarks>The caller has checked <c>t.requires_grad</c>, libtorch's only <c>TORCH_CHECK</c> here.</remarks>
     public static unsafe uint Register(Tensor t, long id)
     {
-        StdFunction function = StdFunctionHooks.Create(id);
+        StdFunction function;
+        StdFunctionHooks.Create(&function, id);
         try
         {
             return NativeMethods.TensorBase_register_hook(t.Handle, &function);
         }
         finally
         {
-            // libtorch 2.10 copies it into the list (a clone through our manager); the caller owns and destroys the temporary.
-            StdFunctionHooks.Destroy(&function);
+            // libtorch 2.10 copies it into the list (a clone through our functions); the temporary is destroyed by the
+            // caller under Itanium, by libtorch itself under MSVC.
+            StdFunctionHooks.AfterCall(&function);
             GC.KeepAlive(t);
         }
     }

@@ -4,20 +4,23 @@ namespace AutogradKit;
 
 /// <summary>
 /// libtorch's C++ tensor-hook API (<c>at::TensorBase::_register_hook</c>; <c>remove_hook</c> is deliberately not bound, see <see cref="NativeHooks"/>), which TorchSharp
-/// does not expose, called through its Itanium-mangled exports. Every function here is non-throwing for the
-/// arguments AutogradKit passes (its callers check the preconditions libtorch would <c>TORCH_CHECK</c>), because a
-/// C++ exception crossing into managed frames ends the process.
+/// does not expose, called through its mangled exports (<see cref="CxxExports"/>: Itanium on Linux x64, MSVC on Windows
+/// x64). Every function here is non-throwing for the arguments AutogradKit passes (its callers check the preconditions
+/// libtorch would <c>TORCH_CHECK</c>), because a C++ exception crossing into managed frames ends the process.
 /// </summary>
 internal static unsafe partial class NativeMethods
 {
+    private const string HookFeature = "Tensor hooks";
+    private const string HookReason = "they call libtorch's C++ API directly";
+
     /// <summary>
     /// <c>unsigned at::TensorBase::_register_hook(std::function&lt;at::TensorBase(const at::TensorBase&amp;)&gt;) const</c>.
-    /// <paramref name="self"/> is an <c>at::Tensor*</c>; <paramref name="hook"/> is the address of a caller-owned
-    /// 32-byte libstdc++ <c>std::function</c> passed by value (Itanium ABI: the caller destroys it after the call).
-    /// Returns the hook's index in the tensor's C++ hook list.
+    /// <paramref name="self"/> is an <c>at::Tensor*</c>; <paramref name="hook"/> is the address of a caller-made
+    /// <c>std::function</c> passed by value (who destroys it afterwards is the ABI's rule, see
+    /// <see cref="StdFunctionHooks.AfterCall"/>). Returns the hook's index in the tensor's C++ hook list.
     /// </summary>
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZNK2at10TensorBase14_register_hookESt8functionIFS0_RKS0_EE")]
-    internal static partial uint TensorBase_register_hook(IntPtr self, StdFunction* hook);
+    internal static uint TensorBase_register_hook(IntPtr self, StdFunction* hook) =>
+        ((delegate* unmanaged<IntPtr, StdFunction*, uint>)CxxExports.TensorRegisterHook.Address(HookFeature, HookReason))(self, hook);
 
     /// <summary>TorchSharp's <c>tensor->unsqueeze(dim)</c> as a new owning handle; null (with TorchSharp's last error set) on failure.</summary>
     [LibraryImport(Libraries.TorchSharp, EntryPoint = "THSTensor_unsqueeze")]
@@ -27,6 +30,22 @@ internal static unsafe partial class NativeMethods
     /// <c>torch::autograd::AutogradMeta* torch::autograd::impl::get_autograd_meta(const at::TensorBase&amp;)</c>: the
     /// tensor's autograd metadata, null when it has none. Reads a field; never throws.
     /// </summary>
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd4impl17get_autograd_metaERKN2at10TensorBaseE")]
-    internal static partial IntPtr Autograd_get_autograd_meta(IntPtr tensor);
+    internal static IntPtr Autograd_get_autograd_meta(IntPtr tensor) =>
+        ((delegate* unmanaged<IntPtr, IntPtr>)CxxExports.AutogradMetaOf.Address(HookFeature, HookReason))(tensor);
+
+    /// <summary>The <c>TensorImpl*</c> of every undefined tensor (<see cref="CxxExports.UndefinedTensorImpl"/>).</summary>
+    internal static IntPtr UndefinedTensorImpl()
+    {
+        IntPtr export = CxxExports.UndefinedTensorImpl.Address(HookFeature, HookReason);
+        return CxxExports.Abi == CxxAbi.Msvc ? ((delegate* unmanaged<IntPtr>)export)() : export;
+    }
+
+    /// <summary>
+    /// Frees the 8-byte shell of an owning <c>at::Tensor*</c> (TorchSharp's <c>new at::Tensor</c>) whose reference was
+    /// moved out, without its destructor: libstdc++'s <c>operator delete</c>, or on Windows the UCRT's <c>free</c> that
+    /// MSVC's <c>operator new</c> allocates with (<see cref="CxxExports.StringBufferFree"/>: the same rule for any small
+    /// <c>new</c>ed block).
+    /// </summary>
+    internal static void TensorShellFree(IntPtr shell) =>
+        ((delegate* unmanaged<IntPtr, void>)CxxExports.StringBufferFree.Address(HookFeature, HookReason))(shell);
 }

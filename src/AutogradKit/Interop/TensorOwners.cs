@@ -17,6 +17,13 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe class TensorOwners
 {
+    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
+
+    // This ABI's facts (the hook list's offset is HookLists'): AbiFacts.IntrusivePtr/SharedPtr on Linux, AbiFacts.Msvc.TensorHooks/SharedPtr on Windows.
+    private static readonly int StrongCountOffset = IsMsvc ? AbiFacts.Msvc.TensorHooks.StrongCountOffset : AbiFacts.IntrusivePtr.StrongCountOffset;
+    private static readonly int ControlOffset = IsMsvc ? AbiFacts.Msvc.SharedPtr.ControlOffset : AbiFacts.SharedPtr.ControlOffset;
+    private static readonly int UseCountOffset = IsMsvc ? AbiFacts.Msvc.SharedPtr.UseCountOffset : AbiFacts.SharedPtr.UseCountOffset;
+
     private static readonly Lazy<string?> Failure = new(
         () => FirstUseCheck.Run(Check, "AutogradKit tensor owner check"), LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -51,11 +58,11 @@ internal static unsafe class TensorOwners
     internal static (int Impl, int Node, int List) Counts(Tensor t)
     {
         IntPtr handle = t.Handle;
-        byte* impl = *(byte**)((byte*)handle + AbiFacts.IntrusivePtr.TargetOffset);
-        int strong = *(int*)(impl + AbiFacts.IntrusivePtr.StrongCountOffset);
+        byte* impl = *(byte**)((byte*)handle + AbiFacts.IntrusivePtr.TargetOffset); // an at::Tensor is its TensorImpl* under both ABIs
+        int strong = *(int*)(impl + StrongCountOffset);
         int node = UseCount(NativeMethods.TensorBase_grad_fn(handle));
         IntPtr meta = NativeMethods.Autograd_get_autograd_meta(handle);
-        int list = meta == IntPtr.Zero ? 0 : UseCount((IntPtr)((byte*)meta + AbiFacts.AutogradMeta.CppHooksListOffset));
+        int list = meta == IntPtr.Zero ? 0 : UseCount((IntPtr)((byte*)meta + HookLists.CppHooksListOffset));
         GC.KeepAlive(t);
         return (strong, node, list);
     }
@@ -66,15 +73,15 @@ internal static unsafe class TensorOwners
         {
             return 0;
         }
-        byte* control = *(byte**)((byte*)sharedPtr + AbiFacts.SharedPtr.ControlOffset);
-        return control == null ? 0 : *(int*)(control + AbiFacts.SharedPtr.UseCountOffset);
+        byte* control = *(byte**)((byte*)sharedPtr + ControlOffset);
+        return control == null ? 0 : *(int*)(control + UseCountOffset);
     }
 
     private static string? Check()
     {
-        if (!AbiFacts.IsVerifiedPlatform || !HookLists.Verified)
+        if (CxxExports.Abi == CxxAbi.Unverified || !HookLists.Verified)
         {
-            return $"the counts are read only with {AbiFacts.VerifiedOn} once the hook list layout was verified";
+            return $"the counts are read only with {PlatformSupport.VerifiedOnLinuxAndWindows} once the hook list layout was verified";
         }
         try
         {

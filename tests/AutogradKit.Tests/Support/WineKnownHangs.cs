@@ -30,6 +30,21 @@ public sealed class WineKnownHangsAttribute : Attribute, ITestAction
         ["Grad_IsGradsBatched_GivesPyTorchsProducts"] = "Grad's freed-graph error raised under a vmap layer (the test's only C++ exception; without that last step its four CPU cases pass under Wine)",
     };
 
+    /// <summary>
+    /// Tests that end or stop the Wine process for another traced Wine-only reason, each with it (tensor hooks on MSVC:
+    /// each traced with a scratch probe under Wine 8.0; the same code passes on Linux).
+    /// </summary>
+    private static readonly Dictionary<string, string> OtherWineFailures = new(StringComparer.Ordinal)
+    {
+        ["RegisterHook_ConcurrentPassesOnSeveralThreads_EachSeesItsOwnHooksAndErrors"] =
+            "crashes or breaks grad mode under Wine 8.0: libtorch errors thrown on several threads at once end the process there " +
+            "with an access violation even without hooks (four threads each catching a failing reshape's backward crash it), or " +
+            "leave a worker thread without autograd (not a Windows failure)",
+        ["Record_DuringTorchSharpsOwnBackward_IsForgottenByTheThreadsNextPass"] =
+            "hangs under Wine 8.0: after NUnit's Throws constraint intercepts TorchSharp's ExternalException, the thread's next " +
+            "libtorch error never returns; the same passes with try/catch instead of the constraint pass there (not a Windows failure)",
+    };
+
     /// <inheritdoc />
     public ActionTargets Targets => ActionTargets.Test;
 
@@ -39,6 +54,10 @@ public sealed class WineKnownHangsAttribute : Attribute, ITestAction
         if (Wine.IsRunning && test.MethodName is { } name && Hangs.TryGetValue(name, out string? path))
         {
             Assert.Ignore($"{path}: {Reason}");
+        }
+        if (Wine.IsRunning && test.MethodName is { } other && OtherWineFailures.TryGetValue(other, out string? reason))
+        {
+            Assert.Ignore(reason);
         }
     }
 
