@@ -83,7 +83,11 @@ internal static unsafe class NativeNodeHooks
     /// <summary>This ABI's offset of <c>Node::post_hooks_</c>.</summary>
     internal static readonly int PostHooksOffset = IsMsvc ? AbiFacts.Msvc.NodeHooks.PostHooksOffset : AbiFacts.NodeHooks.PostHooksOffset;
 
-    /// <summary>The raw words of a node's hook vector, for the first-use check: (begin, end).</summary>
+    /// <summary>
+    /// The raw words of a node's hook vector, for the first-use check: (begin, end). MSVC's <c>std::vector</c>
+    /// ({<c>_Myfirst</c>, <c>_Mylast</c>, <c>_Myend</c>}, vector) has libstdc++'s shape (<see cref="AbiFacts.Vector"/>), which
+    /// <see cref="NodeHookAbi"/> checks under both ABIs by the vectors' contents.
+    /// </summary>
     internal static (IntPtr Begin, IntPtr End) VectorAt(IntPtr node, int offset)
     {
         var vector = (IntPtr*)(node + offset);
