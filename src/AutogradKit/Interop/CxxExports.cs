@@ -91,6 +91,36 @@ internal static class CxxExports
         "_ZN5torch8autograd6Engine19is_checkpoint_validEv",
         "?is_checkpoint_valid@Engine@autograd@torch@@QEAA_NXZ");
 
+    // ---- engine override (saved-tensor hooks, checkpointing, anomaly traces): NativeEngine, NativeSavedTensorsHooks,
+    // NativeAnomalyMetadata; MSVC names read from torch_cpu.dll's export table, checked at first use by NativeEngine. ----
+
+    /// <summary><c>void torch::autograd::impl::bump_version(const at::Tensor&amp;)</c>.</summary>
+    internal static readonly Export AutogradBumpVersion = new(Libraries.TorchCpu,
+        "_ZN5torch8autograd4impl12bump_versionERKN2at6TensorE",
+        "?bump_version@impl@autograd@torch@@YAXAEBVTensor@at@@@Z");
+
+    /// <summary>
+    /// <c>operator new(size_t)</c> for a small block that libtorch or TorchSharp frees with <c>delete</c> (an
+    /// <c>at::Tensor*</c> shell that <c>THSTensor_dispose</c> deletes): libstdc++'s; on Windows the UCRT's <c>malloc</c>,
+    /// which MSVC's <c>operator new</c> calls (LibTorchSharp.dll links it statically and imports <c>malloc</c>/<c>free</c>
+    /// from the UCRT heap set) for blocks below 4 KiB.
+    /// </summary>
+    internal static readonly Export OperatorNew = new(
+        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
+        "_Znwm",
+        "malloc");
+
+    /// <summary>
+    /// <c>operator delete(void*)</c> without a destructor, the counterpart of <see cref="OperatorNew"/> (the same
+    /// function as <see cref="StringBufferFree"/>, named for what it frees here: a tensor shell).
+    /// </summary>
+    internal static readonly Export OperatorDelete = new(
+        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
+        "_ZdlPv",
+        "free");
+
+    // ---- end engine override ----
+
     /// <summary>One C++ export under each ABI's name (null: not verified under that ABI).</summary>
     internal sealed class Export(string library, string? itanium, string? msvc)
     {
