@@ -853,5 +853,124 @@ internal static class AbiFacts
             /// </summary>
             public const int StrongCountOffset = 8;
         }
+
+        /// <summary>
+        /// The engine override on MSVC: <c>torch::autograd::Engine</c>'s vftable (torch/csrc/autograd/engine.h), the
+        /// <c>SavedVariableHooks</c> (saved_variable_hooks.h) and <c>AnomalyMetadata</c> (anomaly_mode.h) objects ours
+        /// stand in for, and how MSVC calls their virtual functions — the facts of <see cref="AbiFacts.EngineVtable"/>,
+        /// <see cref="AbiFacts.SavedVariableHooks"/> and <see cref="AbiFacts.AnomalyMetadata"/> for Windows x64.
+        /// </summary>
+        /// <remarks>
+        /// <para>Read from the headers with MSVC's rules (one scalar deleting destructor slot, <c>(this, flags)</c>, at the
+        /// destructor's place; no vtable slot for RTTI but the complete object locator at vftable[-1]) and verified
+        /// against TorchSharp 0.107.0's win-x64 <c>torch_cpu.dll</c>: its exported vftables
+        /// (<c>??_7Engine@autograd@torch@@6B@</c>, <c>??_7AnomalyMetadata@…</c>, <c>??_7SavedVariableHooks@…</c>) read from
+        /// the file hold the exported virtuals exactly in these slots. Checked at first use by <see cref="NativeEngine"/>
+        /// (through <see cref="EngineAbi"/>) as on Linux: the engine's vptr is the exported vftable, every exported slot
+        /// is its function, the hooks slot returns null, the anomaly slot makes an <c>AnomalyMetadata</c> whose vptr,
+        /// slots and fields are these, and the installed override packs and unpacks <c>x * x</c> as PyTorch.</para>
+        /// <para>RTTI: our objects' vftable[-1] (where MSVC keeps the complete object locator) is null. No code in
+        /// <c>torch_cpu.dll</c> takes <c>dynamic_cast</c> or <c>typeid</c> of a <c>SavedVariableHooks</c> or an
+        /// <c>AnomalyMetadata</c>: a scan of its <c>.text</c> for RIP-relative references to their type descriptors
+        /// (<c>.?AUSavedVariableHooks@autograd@torch@@</c>, <c>.?AUAnomalyMetadata@autograd@torch@@</c>) finds none, where
+        /// the same scan finds the <c>dynamic_cast&lt;AccumulateGrad*&gt;(Node*)</c> sites (two references to each
+        /// descriptor); <c>static_cast</c> is all libtorch_python uses on them, and it is never loaded here.</para>
+        /// </remarks>
+        internal static class Engine
+        {
+            /// <summary>from torch/csrc/autograd/engine.h: MSVC's exported vftable of <c>torch::autograd::Engine</c> (the default engine's vptr).</summary>
+            public const string EngineVftable = "??_7Engine@autograd@torch@@6B@";
+
+            /// <summary>MSVC puts one word before slot 0: the complete object locator.</summary>
+            public const int PrefixWords = 1;
+
+            /// <summary>
+            /// from torch/csrc/autograd/engine.h: the scalar deleting destructor, <c>execute</c>,
+            /// <c>execute_with_graph_task</c>, <c>make_anomaly_metadata</c>, <c>get_default_saved_variable_hooks</c>,
+            /// <c>thread_on_exception</c>, <c>thread_init</c>, <c>thread_main</c> (no overloads, so declaration order).
+            /// </summary>
+            public const int SlotCount = 8;
+
+            /// <summary>from torch/csrc/autograd/engine.h: <c>make_anomaly_metadata()</c>; exported, checked in the vftable.</summary>
+            public const int MakeAnomalyMetadataSlot = 3;
+
+            /// <summary>from torch/csrc/autograd/engine.h: <c>get_default_saved_variable_hooks()</c>; exported, checked in the vftable.</summary>
+            public const int SavedVariableHooksSlot = 4;
+
+            /// <summary>The exported functions in the engine's slots (all but the destructor), checked one by one.</summary>
+            public static readonly (int Slot, string Symbol)[] ExportedSlots =
+            [
+                (1, "?execute@Engine@autograd@torch@@UEAA?AV?$vector@VTensor@at@@V?$allocator@VTensor@at@@@std@@@std@@AEBV?$vector@UEdge@autograd@torch@@V?$allocator@UEdge@autograd@torch@@@std@@@5@AEBV45@_N220@Z"),
+                (2, "?execute_with_graph_task@Engine@autograd@torch@@UEAA?AV?$intrusive_ptr@UFuture@ivalue@c10@@U?$intrusive_target_default_null_type@UFuture@ivalue@c10@@@detail@3@@c10@@AEBV?$shared_ptr@UGraphTask@autograd@torch@@@std@@V?$shared_ptr@UNode@autograd@torch@@@7@$$QEAUInputBuffer@23@@Z"),
+                (MakeAnomalyMetadataSlot, "?make_anomaly_metadata@Engine@autograd@torch@@UEAA?AV?$unique_ptr@UAnomalyMetadata@autograd@torch@@U?$default_delete@UAnomalyMetadata@autograd@torch@@@std@@@std@@XZ"),
+                (SavedVariableHooksSlot, "?get_default_saved_variable_hooks@Engine@autograd@torch@@UEAA?AV?$unique_ptr@USavedVariableHooks@autograd@torch@@U?$default_delete@USavedVariableHooks@autograd@torch@@@std@@@std@@XZ"),
+                (5, "?thread_on_exception@Engine@autograd@torch@@UEAAXAEBV?$shared_ptr@UGraphTask@autograd@torch@@@std@@AEBV?$shared_ptr@UNode@autograd@torch@@@5@AEAVexception@5@@Z"),
+                (6, "?thread_init@Engine@autograd@torch@@UEAAXHAEBV?$shared_ptr@UReadyQueue@autograd@torch@@@std@@_N@Z"),
+                (7, "?thread_main@Engine@autograd@torch@@MEAAXAEBV?$shared_ptr@UGraphTask@autograd@torch@@@std@@@Z"),
+            ];
+
+            /// <summary>
+            /// MSVC x64: a member function returning a class by value (<c>std::unique_ptr</c>, <c>at::Tensor</c>,
+            /// <c>std::optional</c>) takes <c>this</c> first (RCX) and the hidden result pointer second (RDX); Itanium
+            /// passes the result pointer first. Verified by the first-use check's calls of the base engine's two slots.
+            /// </summary>
+            public const bool MemberResultFirst = false;
+
+            /// <summary>
+            /// The destructor words of every vftable here: one scalar deleting destructor <c>void* (this, unsigned flags)</c>,
+            /// deleting when <c>flags &amp; 1</c> (Itanium has two, complete and deleting).
+            /// </summary>
+            public const int DestructorSlots = 1;
+
+            /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: <c>call_pack_hook(const at::Tensor&amp;)</c>.</summary>
+            public const int HooksPackSlot = 0;
+
+            /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: <c>call_unpack_hook()</c> (result second).</summary>
+            public const int HooksUnpackSlot = 1;
+
+            /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: <c>virtual ~SavedVariableHooks()</c>, the scalar deleting destructor.</summary>
+            public const int HooksDestructorSlot = 2;
+
+            /// <summary>from torch/csrc/autograd/saved_variable_hooks.h: <c>retrieve_unpack_hook_data() const</c> (exported; compiled autograd only).</summary>
+            public const int HooksRetrieveUnpackHookDataSlot = 3;
+
+            /// <summary>Number of <c>SavedVariableHooks</c> slots.</summary>
+            public const int HooksSlotCount = 4;
+
+            /// <summary>
+            /// from MSVC's optional (<c>_Optional_destruct_base</c>: the value, then <c>bool _Has_value</c>):
+            /// <c>sizeof(std::optional&lt;std::pair&lt;c10::SafePyObject, c10::SafePyObject&gt;&gt;)</c>, 32 bytes and the flag, padded.
+            /// </summary>
+            public const int RetrievedDataSize = 40;
+
+            /// <summary>from torch/csrc/autograd/anomaly_mode.h: MSVC's exported vftable of <c>AnomalyMetadata</c>.</summary>
+            public const string AnomalyVftable = "??_7AnomalyMetadata@autograd@torch@@6B@";
+
+            /// <summary>
+            /// from torch/csrc/autograd/anomaly_mode.h: <c>sizeof(AnomalyMetadata)</c>: vptr, the 32-byte MSVC
+            /// <c>std::string traceback_</c> at 8, the <c>std::shared_ptr&lt;Node&gt; parent_</c> at 40 — as on Linux.
+            /// </summary>
+            public const int AnomalySize = 56;
+
+            /// <summary>from torch/csrc/autograd/anomaly_mode.h: <c>store_stack()</c>.</summary>
+            public const int AnomalyStoreStackSlot = 1;
+
+            /// <summary>from torch/csrc/autograd/anomaly_mode.h: <c>print_stack(const std::string&amp;)</c>.</summary>
+            public const int AnomalyPrintStackSlot = 2;
+
+            /// <summary>from torch/csrc/autograd/anomaly_mode.h: <c>assign_parent(const std::shared_ptr&lt;Node&gt;&amp;)</c>.</summary>
+            public const int AnomalyAssignParentSlot = 3;
+
+            /// <summary>Number of <c>AnomalyMetadata</c> slots.</summary>
+            public const int AnomalySlotCount = 4;
+
+            /// <summary>The exported functions in <c>AnomalyMetadata</c>'s slots (its destructor is not exported).</summary>
+            public static readonly (int Slot, string Symbol)[] AnomalyExportedSlots =
+            [
+                (AnomalyStoreStackSlot, "?store_stack@AnomalyMetadata@autograd@torch@@UEAAXXZ"),
+                (AnomalyPrintStackSlot, "?print_stack@AnomalyMetadata@autograd@torch@@UEAAXAEBV?$basic_string@DU?$char_traits@D@std@@V?$allocator@D@2@@std@@@Z"),
+                (AnomalyAssignParentSlot, "?assign_parent@AnomalyMetadata@autograd@torch@@UEAAXAEBV?$shared_ptr@UNode@autograd@torch@@@std@@@Z"),
+            ];
+        }
     }
 }

@@ -252,6 +252,15 @@ internal static class CxxExports
 
     // ---- end torch.func ----
 
+    // --- The engine override (saved-tensor hooks, checkpointing, anomaly traces): NativeEngine, NativeSavedTensorsHooks,
+    // NativeAnomalyMetadata; MSVC names read from torch_cpu.dll's export table, checked at first use by NativeEngine.
+    // (Their allocator is OperatorNew/OperatorDelete above.) ---
+
+    /// <summary><c>void torch::autograd::impl::bump_version(const at::Tensor&amp;)</c>.</summary>
+    internal static readonly Export AutogradBumpVersion = new(Libraries.TorchCpu,
+        "_ZN5torch8autograd4impl12bump_versionERKN2at6TensorE",
+        "?bump_version@impl@autograd@torch@@YAXAEBVTensor@at@@@Z");
+
     // --- Tensor hooks (NativeHooks, HookLists, TensorOwners, StdFunctionHooks) ---
 
     /// <summary>

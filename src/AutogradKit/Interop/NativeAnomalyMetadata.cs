@@ -20,14 +20,11 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe partial class NativeAnomalyMetadata
 {
-    private const string VtableSymbol = "_ZTVN5torch8autograd15AnomalyMetadataE";
-    private const string TypeInfoSymbol = "_ZTIN5torch8autograd15AnomalyMetadataE";
-
     /// <summary>Our object: the base class, then the trace's GCHandle.</summary>
-    private const int HandleOffset = AbiFacts.AnomalyMetadata.Size;
+    private static readonly int HandleOffset = EngineAbi.AnomalySize;
 
     private static IntPtr* s_vtable;
-    private static IntPtr s_baseDestructor;
+    private static IntPtr* s_baseSlots;
 
     /// <summary>How many of our metadata objects libtorch holds (for tests).</summary>
     internal static long Live => Interlocked.Read(ref s_live);
@@ -40,30 +37,42 @@ internal static unsafe partial class NativeAnomalyMetadata
     /// </summary>
     internal static IntPtr Factory(IntPtr torch)
     {
-        IntPtr* baseSlots = (IntPtr*)(NativeLibrary.GetExport(torch, VtableSymbol) + 2 * IntPtr.Size);
-        s_baseDestructor = baseSlots[0];
-        int words = 2 + AbiFacts.AnomalyMetadata.SlotCount;
-        var table = (IntPtr*)NativeMemory.AllocZeroed((nuint)(words * IntPtr.Size));
-        table[1] = TypeInfo.MakeDerived("N10AutogradKit15AnomalyMetadataE", NativeLibrary.GetExport(torch, TypeInfoSymbol));
-        IntPtr* slots = table + 2;
-        slots[0] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&CompleteDestructor;
-        slots[1] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&DeletingDestructor;
-        slots[AbiFacts.AnomalyMetadata.StoreStackSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&StoreStack;
-        slots[AbiFacts.AnomalyMetadata.PrintStackSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, byte**, void>)&PrintStack;
-        slots[AbiFacts.AnomalyMetadata.AssignParentSlot] = baseSlots[AbiFacts.AnomalyMetadata.AssignParentSlot];
+        IntPtr* baseSlots = EngineAbi.Slots(torch, EngineAbi.AnomalyVtable);
+        s_baseSlots = baseSlots;
+        IntPtr* slots = EngineAbi.AllocateVtable(EngineAbi.AnomalySlotCount);
+        if (EngineAbi.AnomalyTypeInfo is { } baseTypeInfo)
+        {
+            // Itanium's type_info word; MSVC's locator word stays null (AbiFacts.Msvc.Engine: nothing asks for it).
+            slots[-1] = TypeInfo.MakeDerived("N10AutogradKit15AnomalyMetadataE", NativeLibrary.GetExport(torch, baseTypeInfo));
+        }
+        if (EngineAbi.DestructorSlots == 1)
+        {
+            slots[0] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, uint, IntPtr>)&ScalarDeletingDestructor;
+        }
+        else
+        {
+            slots[0] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&CompleteDestructor;
+            slots[1] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&DeletingDestructor;
+        }
+        slots[EngineAbi.AnomalyStoreStackSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&StoreStack;
+        slots[EngineAbi.AnomalyPrintStackSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, byte*, void>)&PrintStack;
+        slots[EngineAbi.AnomalyAssignParentSlot] = baseSlots[EngineAbi.AnomalyAssignParentSlot];
         s_vtable = slots;
-        return (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr*, IntPtr, IntPtr*>)&Make;
+        return (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr*>)&Make;
     }
 
-    /// <summary><c>make_anomaly_metadata()</c>: a new object, owned by the node's <c>unique_ptr</c> (sret).</summary>
+    /// <summary>
+    /// <c>make_anomaly_metadata()</c>: a new object, owned by the node's <c>unique_ptr</c>; <c>this</c> and the result
+    /// pointer in the ABI's order (<see cref="EngineAbi.ResultOf"/>).
+    /// </summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static IntPtr* Make(IntPtr* result, IntPtr engine)
+    private static IntPtr* Make(IntPtr first, IntPtr second)
     {
+        IntPtr* result = EngineAbi.ResultOf(first, second);
         byte* self = (byte*)NativeMethods.OperatorNew((nuint)(HandleOffset + IntPtr.Size));
         new Span<byte>(self, HandleOffset + IntPtr.Size).Clear();
         *(IntPtr**)self = s_vtable;
-        byte* traceback = self + AbiFacts.AnomalyMetadata.TracebackOffset;
-        *(byte**)traceback = traceback + AbiFacts.StdString.LocalBufferOffset; // an empty std::string in its local buffer
+        EngineAbi.InitEmptyString(self + EngineAbi.AnomalyTracebackOffset);
         Interlocked.Increment(ref s_live);
         *result = (IntPtr)self;
         return result;
@@ -89,14 +98,13 @@ internal static unsafe partial class NativeAnomalyMetadata
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void PrintStack(IntPtr self, byte** name)
+    private static void PrintStack(IntPtr self, byte* name)
     {
         try
         {
             IntPtr slot = *(IntPtr*)((byte*)self + HandleOffset);
             string? trace = slot == IntPtr.Zero ? null : (string?)GCHandle.FromIntPtr(slot).Target;
-            long length = *(long*)((byte*)name + AbiFacts.StdString.LengthOffset);
-            AnomalyTraces.Report(Encoding.UTF8.GetString(*name, (int)length), trace);
+            AnomalyTraces.Report(Encoding.UTF8.GetString(EngineAbi.StringBytes(name)), trace);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -114,6 +122,18 @@ internal static unsafe partial class NativeAnomalyMetadata
         NativeMethods.OperatorDelete(self);
     }
 
+    /// <summary>MSVC's one destructor slot: destroys, and frees when <c>flags &amp; 1</c>; returns <c>this</c>.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static IntPtr ScalarDeletingDestructor(IntPtr self, uint flags)
+    {
+        Destroy(self);
+        if ((flags & 1) != 0)
+        {
+            NativeMethods.OperatorDelete(self);
+        }
+        return self;
+    }
+
     private static void Destroy(IntPtr self)
     {
         ref IntPtr slot = ref *(IntPtr*)((byte*)self + HandleOffset);
@@ -123,8 +143,8 @@ internal static unsafe partial class NativeAnomalyMetadata
             slot = IntPtr.Zero;
         }
         Interlocked.Decrement(ref s_live);
-        // The base destructor frees traceback_ and parent_ (libtorch's own members).
-        ((delegate* unmanaged[Cdecl]<IntPtr, void>)s_baseDestructor)(self);
+        // The base destructor (not deleting) frees traceback_ and parent_ (libtorch's own members).
+        EngineAbi.Destroy(s_baseSlots, self, delete: false);
     }
 
     /// <summary>
@@ -133,36 +153,32 @@ internal static unsafe partial class NativeAnomalyMetadata
     /// </summary>
     internal static string? CheckBaseFactory(IntPtr torch, IntPtr factory, IntPtr engine)
     {
-        IntPtr made = IntPtr.Zero;
-        ((delegate* unmanaged[Cdecl]<IntPtr*, IntPtr, IntPtr*>)factory)(&made, engine);
+        IntPtr made = EngineAbi.CallReturningPointer(factory, engine);
         if (made == IntPtr.Zero)
         {
-            return $"vtable slot {AbiFacts.EngineVtable.MakeAnomalyMetadataSlot} made no AnomalyMetadata.";
+            return $"vtable slot {EngineAbi.MakeAnomalyMetadataSlot} made no AnomalyMetadata.";
         }
         IntPtr* vptr = *(IntPtr**)made;
-        IntPtr* expected = (IntPtr*)(NativeLibrary.GetExport(torch, VtableSymbol) + 2 * IntPtr.Size);
-        if (vptr != expected)
+        if (vptr != EngineAbi.Slots(torch, EngineAbi.AnomalyVtable))
         {
             // Not ours to delete through an unknown table: leaked, the process is refused the feature anyway.
-            return $"vtable slot {AbiFacts.EngineVtable.MakeAnomalyMetadataSlot} made an object that is not an AnomalyMetadata.";
+            return $"vtable slot {EngineAbi.MakeAnomalyMetadataSlot} made an object that is not an AnomalyMetadata.";
         }
         string? failure = null;
-        foreach ((int slot, string symbol) in AbiFacts.AnomalyMetadata.ExportedSlots)
+        foreach ((int slot, string symbol) in EngineAbi.AnomalyExportedSlots)
         {
             if (!NativeLibrary.TryGetExport(torch, symbol, out IntPtr address) || vptr[slot] != address)
             {
                 failure ??= $"AnomalyMetadata's vtable slot {slot} is not {symbol}.";
             }
         }
-        byte* traceback = (byte*)made + AbiFacts.AnomalyMetadata.TracebackOffset;
-        if (*(IntPtr*)traceback != (IntPtr)(traceback + AbiFacts.StdString.LocalBufferOffset)
-            || *(long*)(traceback + AbiFacts.StdString.LengthOffset) != 0
-            || *(IntPtr*)((byte*)made + AbiFacts.AnomalyMetadata.ParentOffset) != IntPtr.Zero
-            || *(IntPtr*)((byte*)made + AbiFacts.AnomalyMetadata.ParentOffset + AbiFacts.SharedPtr.ControlOffset) != IntPtr.Zero)
+        if (!EngineAbi.IsEmptyString((byte*)made + EngineAbi.AnomalyTracebackOffset)
+            || *(IntPtr*)((byte*)made + EngineAbi.AnomalyParentOffset) != IntPtr.Zero
+            || *(IntPtr*)((byte*)made + EngineAbi.AnomalyParentOffset + AbiFacts.SharedPtr.ControlOffset) != IntPtr.Zero)
         {
             failure ??= "a new AnomalyMetadata's traceback_ and parent_ are not where libtorch 2.10's header puts them.";
         }
-        ((delegate* unmanaged[Cdecl]<IntPtr, void>)vptr[1])(made);
+        EngineAbi.Destroy(vptr, made, delete: true);
         return failure;
     }
 }

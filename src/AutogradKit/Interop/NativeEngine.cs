@@ -9,8 +9,8 @@ namespace AutogradKit;
 /// The one override of libtorch's autograd engine: PyTorch reaches saved-tensor hooks (and anomaly metadata) through
 /// virtual functions of <c>torch::autograd::Engine</c> that its Python engine overrides and libtorch's base engine
 /// leaves empty. AutogradKit points the default engine object's vtable pointer at a copy of its vtable (unmanaged,
-/// never freed) whose <see cref="AbiFacts.EngineVtable.SavedVariableHooksSlot"/> is <see cref="DefaultSavedVariableHooks"/>
-/// and whose <see cref="AbiFacts.EngineVtable.MakeAnomalyMetadataSlot"/> makes <see cref="NativeAnomalyMetadata"/>'s objects
+/// never freed) whose <see cref="EngineAbi.SavedVariableHooksSlot"/> is <see cref="DefaultSavedVariableHooks"/>
+/// and whose <see cref="EngineAbi.MakeAnomalyMetadataSlot"/> makes <see cref="NativeAnomalyMetadata"/>'s objects
 /// (called by libtorch only while anomaly mode is on).
 /// </summary>
 /// <remarks>
@@ -24,9 +24,6 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe class NativeEngine
 {
-    private const string VtableSymbol = "_ZTVN5torch8autograd6EngineE";
-    private const string TypeInfoSymbol = "_ZTIN5torch8autograd6EngineE";
-
     private static readonly Lazy<Exception?> Installed = new(InstallOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
     private static readonly double[] KnownInput = [1.0, 2.0, 3.0];
@@ -34,8 +31,8 @@ internal static unsafe class NativeEngine
     private static IntPtr* s_slots;
 
     /// <summary>Installs the override if it is not yet; throws the first-use check's failure.</summary>
-    /// <exception cref="NotSupportedException">The engine's vtable is not the one <see cref="AbiFacts.VerifiedOn"/> describes.</exception>
-    /// <exception cref="PlatformNotSupportedException">Not on the platform of <see cref="AbiFacts.VerifiedOn"/>.</exception>
+    /// <exception cref="NotSupportedException">The engine's vtable is not the one <see cref="AbiFacts.VerifiedOn"/> (Linux x64) or <see cref="AbiFacts.Msvc.VerifiedOn"/> (Windows x64) describes.</exception>
+    /// <exception cref="PlatformNotSupportedException">Not on Linux x64 or Windows x64.</exception>
     internal static void EnsureInstalled()
     {
         if (Installed.Value is { } failure)
@@ -68,9 +65,9 @@ internal static unsafe class NativeEngine
 
     private static Exception? Install()
     {
-        if (!AbiFacts.IsVerifiedPlatform)
+        if (CxxExports.Abi == CxxAbi.Unverified)
         {
-            return PlatformSupport.NotSupported("Saved-tensor hooks, checkpointing and anomaly traces", "they override libtorch's autograd engine");
+            return PlatformSupport.NotSupported("Saved-tensor hooks, checkpointing and anomaly traces", "they override libtorch's autograd engine", PlatformSupport.VerifiedOnLinuxAndWindows);
         }
         try
         {
@@ -78,40 +75,39 @@ internal static unsafe class NativeEngine
             IntPtr torch = NativeLibrary.Load(Libraries.TorchCpu, typeof(NativeEngine).Assembly, null);
             IntPtr engine = NativeMethods.Engine_get_default_engine();
             IntPtr* vptr = *(IntPtr**)engine;
-            if (vptr != (IntPtr*)(NativeLibrary.GetExport(torch, VtableSymbol) + AbiFacts.EngineVtable.PrefixWords * IntPtr.Size))
+            if (vptr != EngineAbi.Slots(torch, EngineAbi.EngineVtable))
             {
                 return Mismatch("the default engine's vtable is not libtorch's Engine vtable (another engine is installed).");
             }
-            if (vptr[-1] != NativeLibrary.GetExport(torch, TypeInfoSymbol))
+            // MSVC's word there is the complete object locator, which no export names; the vftable itself is exported.
+            if (EngineAbi.EngineTypeInfo is { } typeInfo && vptr[-1] != NativeLibrary.GetExport(torch, typeInfo))
             {
                 return Mismatch("the default engine's type_info is not torch::autograd::Engine's.");
             }
-            foreach ((int slot, string symbol) in AbiFacts.EngineVtable.ExportedSlots)
+            foreach ((int slot, string symbol) in EngineAbi.EngineExportedSlots)
             {
                 if (!NativeLibrary.TryGetExport(torch, symbol, out IntPtr address) || vptr[slot] != address)
                 {
                     return Mismatch($"vtable slot {slot} is not {symbol}.");
                 }
             }
-            // The two unexported slots, by what they do: the base engine has no hooks and makes a plain AnomalyMetadata.
-            IntPtr hooks = (IntPtr)1;
-            ((delegate* unmanaged[Cdecl]<IntPtr*, IntPtr, IntPtr*>)vptr[AbiFacts.EngineVtable.SavedVariableHooksSlot])(&hooks, engine);
-            if (hooks != IntPtr.Zero)
+            // The two slots by what they do (unexported on Linux): the base engine has no hooks and makes a plain AnomalyMetadata.
+            if (EngineAbi.CallReturningPointer(vptr[EngineAbi.SavedVariableHooksSlot], engine) != IntPtr.Zero)
             {
-                return Mismatch($"vtable slot {AbiFacts.EngineVtable.SavedVariableHooksSlot} did not return the base engine's null hooks.");
+                return Mismatch($"vtable slot {EngineAbi.SavedVariableHooksSlot} did not return the base engine's null hooks.");
             }
-            if (NativeAnomalyMetadata.CheckBaseFactory(torch, vptr[AbiFacts.EngineVtable.MakeAnomalyMetadataSlot], engine) is { } anomalyFailure)
+            if (NativeAnomalyMetadata.CheckBaseFactory(torch, vptr[EngineAbi.MakeAnomalyMetadataSlot], engine) is { } anomalyFailure)
             {
                 return Mismatch(anomalyFailure);
             }
 
-            int words = AbiFacts.EngineVtable.PrefixWords + AbiFacts.EngineVtable.SlotCount;
-            var copy = (IntPtr*)NativeMemory.Alloc((nuint)(words * IntPtr.Size));
-            new ReadOnlySpan<IntPtr>(vptr - AbiFacts.EngineVtable.PrefixWords, words).CopyTo(new Span<IntPtr>(copy, words));
-            s_slots = copy + AbiFacts.EngineVtable.PrefixWords;
-            s_slots[AbiFacts.EngineVtable.SavedVariableHooksSlot] =
-                (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr*, IntPtr, IntPtr*>)&DefaultSavedVariableHooks;
-            s_slots[AbiFacts.EngineVtable.MakeAnomalyMetadataSlot] = NativeAnomalyMetadata.Factory(torch);
+            IntPtr* copy = EngineAbi.AllocateVtable(EngineAbi.EngineSlotCount);
+            int words = EngineAbi.PrefixWords + EngineAbi.EngineSlotCount;
+            new ReadOnlySpan<IntPtr>(vptr - EngineAbi.PrefixWords, words).CopyTo(new Span<IntPtr>(copy - EngineAbi.PrefixWords, words));
+            s_slots = copy;
+            s_slots[EngineAbi.SavedVariableHooksSlot] =
+                (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr*>)&DefaultSavedVariableHooks;
+            s_slots[EngineAbi.MakeAnomalyMetadataSlot] = NativeAnomalyMetadata.Factory(torch);
             Volatile.Write(ref *(IntPtr*)engine, (IntPtr)s_slots);
             return CheckHooksOnKnownGraph();
         }
@@ -123,11 +119,13 @@ internal static unsafe class NativeEngine
 
     /// <summary>
     /// <c>get_default_saved_variable_hooks()</c>: a new hooks object for the calling thread's innermost
-    /// <see cref="Autograd.Graph.SavedTensorsHooks"/> scope, or null (no scope, or hooks disabled).
+    /// <see cref="Autograd.Graph.SavedTensorsHooks"/> scope, or null (no scope, or hooks disabled). Called with
+    /// <c>this</c> and the result pointer in the ABI's order (<see cref="EngineAbi.ResultOf"/>).
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static IntPtr* DefaultSavedVariableHooks(IntPtr* result, IntPtr engine)
+    private static IntPtr* DefaultSavedVariableHooks(IntPtr first, IntPtr second)
     {
+        IntPtr* result = EngineAbi.ResultOf(first, second);
         *result = IntPtr.Zero;
         SavedTensorsHooksEntry? entry = AppliedScopes.CurrentSavedHooks;
         if (entry is not null && !entry.IsDisabling)
@@ -177,5 +175,5 @@ internal static unsafe class NativeEngine
     }
 
     private static NotSupportedException Mismatch(string detail) =>
-        new($"Saved-tensor hooks, checkpointing and anomaly traces need {AbiFacts.VerifiedOn}; the first-use check of libtorch's autograd engine failed: {detail}");
+        new($"Saved-tensor hooks, checkpointing and anomaly traces need {(EngineAbi.IsMsvc ? AbiFacts.Msvc.VerifiedOn : AbiFacts.VerifiedOn)}; the first-use check of libtorch's autograd engine failed: {detail}");
 }

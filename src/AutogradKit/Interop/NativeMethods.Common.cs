@@ -27,12 +27,21 @@ internal static partial class NativeMethods
     /// libstdc++'s <c>operator delete(void*)</c>: frees a <c>new</c>ed block without running a destructor (a
     /// <c>std::string</c>'s heap buffer, or the 8-byte shell of an <c>at::Tensor*</c> whose reference was moved out).
     /// </summary>
-    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_ZdlPv")]
-    internal static partial void OperatorDelete(IntPtr block);
+    /// <remarks>Through <see cref="CxxExports.OperatorDelete"/>: the UCRT's <c>free</c> on Windows.</remarks>
+    internal static unsafe void OperatorDelete(IntPtr block) =>
+        ((delegate* unmanaged<IntPtr, void>)CxxExports.OperatorDelete.Address(AllocatorFeature, AllocatorReason))(block);
 
-    /// <summary>libstdc++'s <c>operator new(size_t)</c>: memory libtorch may free with <c>operator delete</c> (a string's or a vector's buffer).</summary>
-    [LibraryImport(Libraries.CxxRuntime, EntryPoint = "_Znwm")]
-    internal static partial IntPtr OperatorNew(nuint size);
+    /// <summary>
+    /// libstdc++'s <c>operator new(size_t)</c>: memory libtorch may free with <c>operator delete</c> (a string's or a
+    /// vector's buffer, an object a <c>unique_ptr</c> deletes); through <see cref="CxxExports.OperatorNew"/>, the UCRT's
+    /// <c>malloc</c> on Windows (sizes below 4 KiB only).
+    /// </summary>
+    internal static unsafe IntPtr OperatorNew(nuint size) =>
+        ((delegate* unmanaged<nuint, IntPtr>)CxxExports.OperatorNew.Address(AllocatorFeature, AllocatorReason))(size);
+
+    private const string AllocatorFeature = "Handing memory to libtorch";
+
+    private const string AllocatorReason = "it must come from the allocator libtorch frees with";
 
     /// <summary>
     /// Takes this thread's pending bridge error text, if any, and frees it: the bridge <c>strdup()</c>s the text and

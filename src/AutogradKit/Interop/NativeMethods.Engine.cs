@@ -4,7 +4,7 @@ namespace AutogradKit;
 
 /// <summary>
 /// libtorch's autograd engine entry points behind <see cref="NativeEngine"/>: C++ exports that never catch, called only
-/// where they cannot throw; the two that Windows has too go through <see cref="CxxExports"/>.
+/// where they cannot throw, through <see cref="CxxExports"/> by this platform's name.
 /// </summary>
 internal static unsafe partial class NativeMethods
 {
@@ -19,8 +19,8 @@ internal static unsafe partial class NativeMethods
     /// <c>void torch::autograd::impl::bump_version(const at::Tensor&amp;)</c>: adds one to the tensor's version counter.
     /// Throws only for an undefined or inference tensor, which a tensor libtorch is saving for backward never is.
     /// </summary>
-    [LibraryImport(Libraries.TorchCpu, EntryPoint = "_ZN5torch8autograd4impl12bump_versionERKN2at6TensorE")]
-    internal static partial void Autograd_bump_version(IntPtr tensor);
+    internal static void Autograd_bump_version(IntPtr tensor) =>
+        ((delegate* unmanaged<IntPtr, void>)CxxExports.AutogradBumpVersion.Address(EngineFeature, EngineReason))(tensor);
 
     /// <summary>
     /// <c>bool Engine::is_checkpoint_valid()</c>: false while the engine runs a pass that computes gradients for given

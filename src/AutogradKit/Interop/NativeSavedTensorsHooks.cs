@@ -24,7 +24,7 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe class NativeSavedTensorsHooks
 {
-    // Built on the first Create, which only the installed engine override calls (Linux x64): the vtable needs libstdc++'s
+    // Built on the first Create, which only the installed engine override calls: on Linux the vtable needs libstdc++'s
     // type_info, and a type initializer that failed off Linux would throw across native frames whenever a test merely
     // read Live (under Wine 8.0 that later kills the process in exception dispatch).
     private static readonly Lazy<IntPtr> Vtable = new(() => (IntPtr)BuildVtable(), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -97,9 +97,12 @@ internal static unsafe class NativeSavedTensorsHooks
         }
     }
 
+    /// <summary><c>call_unpack_hook()</c>: <c>this</c> and the result pointer in the ABI's order (<see cref="EngineAbi.ResultOf"/>).</summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static IntPtr* CallUnpackHook(IntPtr* result, IntPtr self)
+    private static IntPtr* CallUnpackHook(IntPtr first, IntPtr second)
     {
+        IntPtr* result = EngineAbi.ResultOf(first, second);
+        IntPtr self = EngineAbi.ThisOf(first, second);
         IntPtr impl;
         try
         {
@@ -141,11 +144,24 @@ internal static unsafe class NativeSavedTensorsHooks
         NativeMethods.OperatorDelete(self);
     }
 
+    /// <summary>MSVC's one destructor slot: destroys, and frees when <c>flags &amp; 1</c>; returns <c>this</c>.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static IntPtr ScalarDeletingDestructor(IntPtr self, uint flags)
+    {
+        Release(self);
+        if ((flags & 1) != 0)
+        {
+            NativeMethods.OperatorDelete(self);
+        }
+        return self;
+    }
+
     /// <summary><c>retrieve_unpack_hook_data()</c>: compiled autograd's question, answered with an empty optional.</summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static byte* RetrieveUnpackHookData(byte* result, IntPtr self)
+    private static IntPtr* RetrieveUnpackHookData(IntPtr first, IntPtr second)
     {
-        new Span<byte>(result, AbiFacts.SavedVariableHooks.RetrievedDataSize).Clear();
+        IntPtr* result = EngineAbi.ResultOf(first, second);
+        new Span<byte>(result, EngineAbi.RetrievedDataSize).Clear();
         return result;
     }
 
@@ -201,15 +217,24 @@ internal static unsafe class NativeSavedTensorsHooks
 
     private static IntPtr* BuildVtable()
     {
-        int words = 2 + AbiFacts.SavedVariableHooks.SlotCount;
-        var table = (IntPtr*)NativeMemory.AllocZeroed((nuint)(words * IntPtr.Size));
-        table[1] = TypeInfo.Make("N10AutogradKit17SavedTensorsHooksE");
-        IntPtr* slots = table + 2;
-        slots[AbiFacts.SavedVariableHooks.PackSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, void>)&CallPackHook;
-        slots[AbiFacts.SavedVariableHooks.UnpackSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr*, IntPtr, IntPtr*>)&CallUnpackHook;
-        slots[AbiFacts.SavedVariableHooks.CompleteDestructorSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&CompleteDestructor;
-        slots[AbiFacts.SavedVariableHooks.DeletingDestructorSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&DeletingDestructor;
-        slots[AbiFacts.SavedVariableHooks.RetrieveUnpackHookDataSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, IntPtr, byte*>)&RetrieveUnpackHookData;
+        IntPtr* slots = EngineAbi.AllocateVtable(EngineAbi.HooksSlotCount);
+        if (!EngineAbi.IsMsvc)
+        {
+            // Itanium's type_info word; MSVC's locator word stays null (AbiFacts.Msvc.Engine: nothing asks for it).
+            slots[-1] = TypeInfo.Make("N10AutogradKit17SavedTensorsHooksE");
+        }
+        slots[EngineAbi.HooksPackSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, void>)&CallPackHook;
+        slots[EngineAbi.HooksUnpackSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr*>)&CallUnpackHook;
+        if (EngineAbi.DestructorSlots == 1)
+        {
+            slots[EngineAbi.HooksDestructorSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, uint, IntPtr>)&ScalarDeletingDestructor;
+        }
+        else
+        {
+            slots[EngineAbi.HooksDestructorSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&CompleteDestructor;
+            slots[EngineAbi.HooksDestructorSlot + 1] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&DeletingDestructor;
+        }
+        slots[EngineAbi.HooksRetrieveSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, IntPtr, IntPtr*>)&RetrieveUnpackHookData;
         return slots;
     }
 }

@@ -130,6 +130,7 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
+    [AllowTensorLeaks(AllowTensorLeaksAttribute.WineCppUnwinding, UnderWineOnly = true)]
     public void SavedTensorsHooks_UnpackReturnsNull_ThrowsPyTorchsTypeErrorMessage()
     {
         Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
@@ -144,6 +145,7 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
+    [AllowTensorLeaks(AllowTensorLeaksAttribute.WineCppUnwinding, UnderWineOnly = true)]
     public void SavedTensorsHooks_UnpackThrows_BackwardRethrowsItAsItself()
     {
         Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
@@ -171,6 +173,7 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
+    [AllowTensorLeaks(AllowTensorLeaksAttribute.WineCppUnwinding, UnderWineOnly = true)]
     public void SavedTensorsHooks_PackThrows_TheUsingBlockEndsWithThePacksException()
     {
         Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
@@ -191,6 +194,7 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
+    [AllowTensorLeaks(AllowTensorLeaksAttribute.WineCppUnwinding, UnderWineOnly = true)]
     public void SavedTensorsHooks_PackChangesItsInputInPlace_TheOperationFailsWithPyTorchsMessage()
     {
         Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
