@@ -62,11 +62,22 @@ internal static class CxxExports
         "?next_edges@Node@autograd@torch@@QEBAAEBV?$vector@UEdge@autograd@torch@@V?$allocator@UEdge@autograd@torch@@@std@@@std@@XZ");
 
     /// <summary>
-    /// What frees a heap buffer libtorch's <c>std::string</c> allocated: libstdc++'s <c>operator delete(void*)</c>;
-    /// on Windows the UCRT's <c>free</c>, which MSVC's <c>operator new</c> allocates with (buffers below 4 KiB, which
-    /// carry no alignment header).
+    /// <c>operator new(size_t)</c> for a small block that libtorch or TorchSharp frees with <c>delete</c> (an
+    /// <c>at::Tensor*</c> shell that <c>THSTensor_dispose</c> deletes, a string's or a vector's buffer, a hook object): libstdc++'s; on Windows the UCRT's <c>malloc</c>,
+    /// which MSVC's <c>operator new</c> calls (LibTorchSharp.dll links it statically and imports <c>malloc</c>/<c>free</c>
+    /// from the UCRT heap set) for blocks below 4 KiB.
     /// </summary>
-    internal static readonly Export StringBufferFree = new(
+    internal static readonly Export OperatorNew = new(
+        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
+        "_Znwm",
+        "malloc");
+
+    /// <summary>
+    /// <c>operator delete(void*)</c> without a destructor, the counterpart of <see cref="OperatorNew"/>: frees a heap
+    /// buffer of a <c>std::string</c> libtorch returned, or a tensor shell whose reference was moved out (blocks below
+    /// 4 KiB, which carry no MSVC alignment header).
+    /// </summary>
+    internal static readonly Export OperatorDelete = new(
         Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
         "_ZdlPv",
         "free");
@@ -229,26 +240,6 @@ internal static class CxxExports
     internal static readonly Export FunctorchGetDynamicLayerStack = new(Libraries.TorchCpu,
         "_ZN2at9functorch20getDynamicLayerStackEv",
         "?getDynamicLayerStack@functorch@at@@YAAEBV?$vector@UDynamicLayer@functorch@at@@V?$allocator@UDynamicLayer@functorch@at@@@std@@@std@@XZ");
-
-    /// <summary>
-    /// <c>operator new(size_t)</c> for a small block that libtorch or TorchSharp frees with <c>delete</c> (an
-    /// <c>at::Tensor*</c> shell that <c>THSTensor_dispose</c> deletes): libstdc++'s; on Windows the UCRT's <c>malloc</c>,
-    /// which MSVC's <c>operator new</c> calls (LibTorchSharp.dll links it statically and imports <c>malloc</c>/<c>free</c>
-    /// from the UCRT heap set) for blocks below 4 KiB.
-    /// </summary>
-    internal static readonly Export OperatorNew = new(
-        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
-        "_Znwm",
-        "malloc");
-
-    /// <summary>
-    /// <c>operator delete(void*)</c> without a destructor, the counterpart of <see cref="OperatorNew"/> (the same
-    /// function as <see cref="StringBufferFree"/>, named for what it frees here: a tensor shell).
-    /// </summary>
-    internal static readonly Export OperatorDelete = new(
-        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
-        "_ZdlPv",
-        "free");
 
     // ---- end torch.func ----
 

@@ -161,7 +161,7 @@ internal static unsafe class NativeFunctorch
         {
             throw new ArgumentException("An undefined tensor cannot be batched.", nameof(tensor));
         }
-        IntPtr result = NativeMethods.Functorch_newTensorShell();
+        IntPtr result = NativeMethods.OperatorNew((nuint)IntPtr.Size);
         try
         {
             NativeMethods.Functorch_addBatchDim((IntPtr*)result, (IntPtr*)copy, dim, level);
@@ -182,7 +182,7 @@ internal static unsafe class NativeFunctorch
     {
         if (F.CalleeDestroysByValueArguments)
         {
-            NativeMethods.Functorch_freeTensorShell(temporary);
+            NativeMethods.OperatorDelete(temporary);
         }
         else
         {
@@ -201,7 +201,7 @@ internal static unsafe class NativeFunctorch
         NativeMethods.Functorch_unwrapTensorAtLevel(tuple, tensor.Handle, level);
         GC.KeepAlive(tensor);
         // The tuple's tensor is moved into a handle of its own: its one reference changes owner, so no destructor runs.
-        IntPtr handle = NativeMethods.Functorch_newTensorShell();
+        IntPtr handle = NativeMethods.OperatorNew((nuint)IntPtr.Size);
         *(IntPtr*)handle = *(IntPtr*)(tuple + F.UnwrapTensorOffset);
         var value = Tensor.UnsafeCreateTensor(handle);
         if (tuple[F.UnwrapDimEngagedOffset] == 0)
@@ -221,7 +221,7 @@ internal static unsafe class NativeFunctorch
     {
         CheckTopLevel(level);
         using Tensor alive = UnwrapDead(tensor);
-        IntPtr result = NativeMethods.Functorch_newTensorShell();
+        IntPtr result = NativeMethods.OperatorNew((nuint)IntPtr.Size);
         NativeMethods.Functorch_makeTensorWrapper((IntPtr*)result, alive.Handle, level, isImmutable: false);
         GC.KeepAlive(alive);
         return Tensor.UnsafeCreateTensor(result);
@@ -261,7 +261,7 @@ internal static unsafe class NativeFunctorch
         }
         while (true)
         {
-            IntPtr next = NativeMethods.Functorch_newTensorShell();
+            IntPtr next = NativeMethods.OperatorNew((nuint)IntPtr.Size);
             NativeMethods.Functorch_unwrapIfDead((IntPtr*)next, current);
             bool same = *(IntPtr*)next == *(IntPtr*)current;
             NativeMethods.THSTensor_dispose(current);
@@ -368,7 +368,7 @@ internal static unsafe class NativeFunctorch
             // THSTensor_alias copies the at::Tensor: a second reference to the known TensorImpl.
             IntPtr copy = NativeMethods.THSTensor_alias(known.Handle);
             int countBefore = StrongCount(knownImpl);
-            IntPtr batchedHandle = NativeMethods.Functorch_newTensorShell();
+            IntPtr batchedHandle = NativeMethods.OperatorNew((nuint)IntPtr.Size);
             NativeMethods.Functorch_addBatchDim((IntPtr*)batchedHandle, (IntPtr*)copy, 1, 1);
             int countAfter = StrongCount(knownImpl);
             ReleaseByValueArgument(copy);
@@ -391,7 +391,7 @@ internal static unsafe class NativeFunctorch
             else
             {
                 // The tuple's reference to the known tensor is handed to a handle of its own and released.
-                IntPtr owned = NativeMethods.Functorch_newTensorShell();
+                IntPtr owned = NativeMethods.OperatorNew((nuint)IntPtr.Size);
                 *(IntPtr*)owned = valueImpl;
                 NativeMethods.THSTensor_dispose(owned);
                 if (!batched.shape.SequenceEqual([2L]))
@@ -438,7 +438,7 @@ internal static unsafe class NativeFunctorch
         IntPtr wrapped = IntPtr.Zero;
         if (level == 1)
         {
-            wrapped = NativeMethods.Functorch_newTensorShell();
+            wrapped = NativeMethods.OperatorNew((nuint)IntPtr.Size);
             NativeMethods.Functorch_makeTensorWrapper((IntPtr*)wrapped, known.Handle, 1, false);
         }
         NativeMethods.Functorch_popDynamicLayerAndDeleteMetadata(layer);
@@ -463,7 +463,7 @@ internal static unsafe class NativeFunctorch
 
     private static Tensor UnwrapDeadUnchecked(Tensor tensor)
     {
-        IntPtr next = NativeMethods.Functorch_newTensorShell();
+        IntPtr next = NativeMethods.OperatorNew((nuint)IntPtr.Size);
         NativeMethods.Functorch_unwrapIfDead((IntPtr*)next, tensor.Handle);
         GC.KeepAlive(tensor);
         return Tensor.UnsafeCreateTensor(next);

@@ -117,19 +117,7 @@ internal static unsafe partial class NativeMethods
     internal static void Functorch_setVmapFallbackWarningEnabled(bool enabled) =>
         ((delegate* unmanaged<byte, void>)CxxExports.FunctorchSetVmapFallbackWarningEnabled.Address(FunctorchFeature, FunctorchReason))(enabled ? (byte)1 : (byte)0);
 
-    /// <summary>
-    /// An 8-byte shell for an owning <c>at::Tensor*</c> handle, from the allocator TorchSharp's <c>THSTensor_dispose</c>
-    /// frees it with (<see cref="CxxExports.OperatorNew"/>).
-    /// </summary>
-    internal static IntPtr Functorch_newTensorShell() =>
-        ((delegate* unmanaged<nuint, IntPtr>)CxxExports.OperatorNew.Address(FunctorchFeature, FunctorchReason))((nuint)IntPtr.Size);
 
-    /// <summary>
-    /// Frees a tensor shell from <see cref="Functorch_newTensorShell"/> or TorchSharp without running the tensor's
-    /// destructor (its reference was moved out or destroyed by a callee) (<see cref="CxxExports.OperatorDelete"/>).
-    /// </summary>
-    internal static void Functorch_freeTensorShell(IntPtr shell) =>
-        ((delegate* unmanaged<IntPtr, void>)CxxExports.OperatorDelete.Address(FunctorchFeature, FunctorchReason))(shell);
 }
 
 /// <summary>

@@ -56,9 +56,6 @@ internal static unsafe partial class NativeMethods
     internal static IntPtr Node_next_edges(IntPtr node) =>
         ((delegate* unmanaged<IntPtr, IntPtr>)CxxExports.NodeNextEdges.Address(GraphFeature, GraphReason))(node);
 
-    /// <summary>Frees a heap buffer of a <c>std::string</c> libtorch returned (see <see cref="CxxExports.StringBufferFree"/>).</summary>
-    internal static void StringBuffer_free(IntPtr buffer) =>
-        ((delegate* unmanaged<IntPtr, void>)CxxExports.StringBufferFree.Address(GraphFeature, GraphReason))(buffer);
 
     private const string GraphFeature = "GradFn";
 

@@ -40,12 +40,4 @@ internal static unsafe partial class NativeMethods
         return CxxExports.Abi == CxxAbi.Msvc ? ((delegate* unmanaged<IntPtr>)export)() : export;
     }
 
-    /// <summary>
-    /// Frees the 8-byte shell of an owning <c>at::Tensor*</c> (TorchSharp's <c>new at::Tensor</c>) whose reference was
-    /// moved out, without its destructor: libstdc++'s <c>operator delete</c>, or on Windows the UCRT's <c>free</c> that
-    /// MSVC's <c>operator new</c> allocates with (<see cref="CxxExports.StringBufferFree"/>: the same rule for any small
-    /// <c>new</c>ed block).
-    /// </summary>
-    internal static void TensorShellFree(IntPtr shell) =>
-        ((delegate* unmanaged<IntPtr, void>)CxxExports.StringBufferFree.Address(HookFeature, HookReason))(shell);
 }

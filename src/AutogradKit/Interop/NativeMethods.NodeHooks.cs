@@ -46,7 +46,4 @@ internal static unsafe partial class NativeMethods
     internal static void Autograd_set_post_acc_grad_hooks(IntPtr tensor, IntPtr* hook) =>
         ((delegate* unmanaged<IntPtr, IntPtr*, void>)CxxExports.SetPostAccGradHooks.Address(NodeHooksFeature, NodeHooksReason))(tensor, hook);
 
-    /// <summary><see cref="CxxExports.OperatorNew"/>: raw memory for a <c>std::vector</c> buffer libtorch frees (below MSVC's big-allocation threshold).</summary>
-    internal static IntPtr VectorBuffer_allocate(nuint size) =>
-        ((delegate* unmanaged<nuint, IntPtr>)CxxExports.OperatorNew.Address(NodeHooksFeature, NodeHooksReason))(size);
 }

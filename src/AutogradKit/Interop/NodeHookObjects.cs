@@ -479,9 +479,9 @@ internal static unsafe class NodeHookObjects
         int bytes = count * IntPtr.Size;
         if (!IsMsvc || bytes < AbiFacts.Msvc.NodeHooks.BigAllocationThreshold)
         {
-            return (IntPtr*)CheckAllocated(NativeMethods.VectorBuffer_allocate((nuint)bytes));
+            return (IntPtr*)CheckAllocated(NativeMethods.OperatorNew((nuint)bytes));
         }
-        IntPtr container = CheckAllocated(NativeMethods.VectorBuffer_allocate((nuint)(bytes + AbiFacts.Msvc.NodeHooks.BigAllocationExtra)));
+        IntPtr container = CheckAllocated(NativeMethods.OperatorNew((nuint)(bytes + AbiFacts.Msvc.NodeHooks.BigAllocationExtra)));
         var aligned = (IntPtr*)((container + AbiFacts.Msvc.NodeHooks.BigAllocationExtra) & ~(IntPtr)(AbiFacts.Msvc.NodeHooks.BigAllocationAlignment - 1));
         aligned[-1] = container;
         return aligned;
@@ -504,7 +504,7 @@ internal static unsafe class NodeHookObjects
             throw Ensure.FromNativeText(NativeMethods.TakeNativeError() ?? "could not take a tensor returned by a hook");
         }
         IntPtr impl = *(IntPtr*)tensorHandle;
-        NativeMethods.StringBuffer_free(tensorHandle); // operator delete's rule for any small new'ed block (CxxExports.StringBufferFree)
+        NativeMethods.OperatorDelete(tensorHandle); // operator delete's rule for any small new'ed block (CxxExports.OperatorDelete)
         return impl;
     }
 }

@@ -79,7 +79,7 @@ internal static unsafe class NodeLayout
         {
             if (data != IntPtr.Zero && data != (IntPtr)(result + AbiFacts.StdString.LocalBufferOffset))
             {
-                NativeMethods.StringBuffer_free(data);
+                NativeMethods.OperatorDelete(data);
             }
         }
     }
@@ -112,7 +112,7 @@ internal static unsafe class NodeLayout
             // A buffer of 4 KiB or more would carry MSVC's alignment header: never freed (no node name is that long).
             if (onHeap && data != IntPtr.Zero && capacity + 1 < AbiFacts.Msvc.StdString.BigAllocationThreshold)
             {
-                NativeMethods.StringBuffer_free(data);
+                NativeMethods.OperatorDelete(data);
             }
         }
     }

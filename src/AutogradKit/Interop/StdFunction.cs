@@ -307,7 +307,7 @@ internal static unsafe class StdFunctionHooks
             throw Ensure.FromNativeText(NativeMethods.TakeNativeError() ?? "could not take the tensor returned by a hook");
         }
         IntPtr impl = *(IntPtr*)tensorHandle;
-        NativeMethods.TensorShellFree(tensorHandle);
+        NativeMethods.OperatorDelete(tensorHandle);
         return impl;
     }
 }
