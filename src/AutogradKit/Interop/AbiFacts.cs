@@ -13,9 +13,6 @@ internal static class AbiFacts
     /// <summary>The libtorch, C++ runtime and platform these facts were read from and checked on.</summary>
     public const string VerifiedOn = "libtorch 2.10.0 (TorchSharp 0.107.0), Linux x64, libstdc++ (Itanium C++ ABI)";
 
-    /// <summary>Whether this process runs on the platform of <see cref="VerifiedOn"/>; the first-use checks still decide for the libtorch.</summary>
-    public static bool IsVerifiedPlatform => CxxExports.Abi == CxxAbi.Itanium;
-
     /// <summary>libstdc++'s <c>std::string</c> (bits/basic_string.h): <c>_M_p</c>, <c>_M_string_length</c>, a 16-byte local buffer.</summary>
     /// <remarks>Checked by <see cref="NodeLayout"/> (a node's name read through <c>Node::name()</c>).</remarks>
     internal static class StdString

@@ -22,9 +22,10 @@ internal enum CxxAbi
 /// <see cref="EntryPointNotFoundException"/> thrown across native frames (which Wine 8.0's SEH list does not survive).
 /// </summary>
 /// <remarks>
-/// Features verified on Linux x64 only declare their exports with <c>LibraryImport</c> and are gated as a whole by
-/// their first-use check (<see cref="FirstUseCheck.Once"/>, <see cref="AbiFacts.IsVerifiedPlatform"/>); an export
-/// moves here when a second ABI's name for it is verified. The MSVC names were read from TorchSharp 0.107.0's
+/// Every feature that calls C++ exports is verified under both ABIs and gated as a whole by its first-use check
+/// (<see cref="FirstUseCheck.Once"/> refuses <see cref="CxxAbi.Unverified"/> before running); an export called on one
+/// ABI's path only may stay a <c>LibraryImport</c> there (libstdc++'s vector growth in <c>NativeMethods.NodeHooks</c>,
+/// which the MSVC path does through the exported <c>Node::add_pre_hook</c>). The MSVC names were read from TorchSharp 0.107.0's
 /// win-x64 <c>torch_cpu.dll</c> and <c>c10.dll</c> (their PE export tables). Thread-safe: an address is resolved at most
 /// a few times (racing resolutions store the same value).
 /// </remarks>

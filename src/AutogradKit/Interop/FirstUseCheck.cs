@@ -36,18 +36,17 @@ internal static class FirstUseCheck
     }
 
     /// <summary>
-    /// A layout check run once, lazily, by <see cref="Run{T}"/>: off the verified platform it is
-    /// <see cref="PlatformSupport.NotSupported(string, string)"/>(<paramref name="feature"/>, <paramref name="reason"/>) without
-    /// running; otherwise <paramref name="check"/>'s verdict, an exception it throws turned into
-    /// <paramref name="mismatch"/>'s. The value is the failure, or null when the feature can be used. A feature ported to
-    /// MSVC too (<paramref name="alsoOnMsvc"/>) runs its check on both ABIs' platforms.
+    /// A layout check run once, lazily, by <see cref="Run{T}"/>: where no C++ ABI is verified (<see cref="CxxAbi.Unverified"/>)
+    /// it is <see cref="PlatformSupport.NotSupported(string, string, string)"/>(<paramref name="feature"/>, <paramref name="reason"/>)
+    /// without running; otherwise <paramref name="check"/>'s verdict on this ABI's facts, an exception it throws turned into
+    /// <paramref name="mismatch"/>'s. The value is the failure, or null when the feature can be used.
     /// </summary>
-    public static Lazy<Exception?> Once(string name, string feature, string reason, Func<Exception?> check, Func<string, Exception, Exception> mismatch, bool alsoOnMsvc = false) =>
+    public static Lazy<Exception?> Once(string name, string feature, string reason, Func<Exception?> check, Func<string, Exception, Exception> mismatch) =>
         new(() => Run(() =>
         {
-            if (alsoOnMsvc ? CxxExports.Abi == CxxAbi.Unverified : !AbiFacts.IsVerifiedPlatform)
+            if (CxxExports.Abi == CxxAbi.Unverified)
             {
-                return alsoOnMsvc ? PlatformSupport.NotSupported(feature, reason, PlatformSupport.VerifiedOnLinuxAndWindows) : PlatformSupport.NotSupported(feature, reason);
+                return PlatformSupport.NotSupported(feature, reason, PlatformSupport.VerifiedOnLinuxAndWindows);
             }
             try
             {

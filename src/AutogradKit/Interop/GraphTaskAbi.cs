@@ -13,7 +13,7 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe class GraphTaskAbi
 {
-    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit graph task check", "Multi-grad hooks", "they read libtorch's engine state", Check, Mismatch, alsoOnMsvc: true);
+    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit graph task check", "Multi-grad hooks", "they read libtorch's engine state", Check, Mismatch);
 
     /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when the graph task cannot be read here.</summary>
     public static void EnsureVerified()

@@ -19,7 +19,7 @@ namespace AutogradKit;
 /// </remarks>
 internal static class HookAbi
 {
-    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit hook ABI check", "Tensor hooks", "they call libtorch's C++ API directly", Check, Mismatch, alsoOnMsvc: true);
+    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit hook ABI check", "Tensor hooks", "they call libtorch's C++ API directly", Check, Mismatch);
 
     /// <summary>Throws <see cref="PlatformNotSupportedException"/> (<see cref="PlatformSupport"/>) on another platform, <see cref="NotSupportedException"/> when this libtorch does not match the facts.</summary>
     public static void EnsureVerified()

@@ -15,7 +15,7 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe class NodeHookAbi
 {
-    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit node hook ABI check", "Node hooks", "they call libtorch's C++ API directly", Check, Mismatch, alsoOnMsvc: true);
+    private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit node hook ABI check", "Node hooks", "they call libtorch's C++ API directly", Check, Mismatch);
 
     private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
 
