@@ -474,6 +474,13 @@ internal static class AbiFacts
         public const string VerifiedOn = "libtorch 2.10.0 (TorchSharp 0.107.0), Windows x64, MSVC (checked under Wine 8.0)";
 
         /// <summary>
+        /// from the MSVC C++ ABI: a class's one virtual destructor slot is its scalar deleting destructor,
+        /// <c>void* (this, unsigned flags)</c>, which frees the object after destroying it when this bit of
+        /// <c>flags</c> is set (<c>delete p</c>) and only destroys it otherwise (a destructor called in place).
+        /// </summary>
+        public const uint DeletingDestructorFreeFlag = 1;
+
+        /// <summary>
         /// MSVC's <c>std::string</c> (xstring, <c>_String_val</c>): a 16-byte union <c>_Bx</c> (the local buffer, or the
         /// heap pointer in its first word), then <c>size_t _Mysize</c>, then <c>size_t _Myres</c> (the capacity; the
         /// local buffer is in use while it is 15).

@@ -127,11 +127,7 @@ internal static unsafe partial class NativeAnomalyMetadata
     private static IntPtr ScalarDeletingDestructor(IntPtr self, uint flags)
     {
         Destroy(self);
-        if ((flags & 1) != 0)
-        {
-            NativeMethods.OperatorDelete(self);
-        }
-        return self;
+        return NativeMethods.FreeIfDeleting(self, flags);
     }
 
     private static void Destroy(IntPtr self)

@@ -39,6 +39,20 @@ internal static partial class NativeMethods
     internal static unsafe IntPtr OperatorNew(nuint size) =>
         ((delegate* unmanaged<nuint, IntPtr>)CxxExports.OperatorNew.Address(AllocatorFeature, AllocatorReason))(size);
 
+    /// <summary>
+    /// The end of MSVC's scalar deleting destructor of one of our objects, once it is destroyed: frees it with
+    /// <see cref="OperatorDelete"/> when <paramref name="flags"/> asks (<see cref="AbiFacts.Msvc.DeletingDestructorFreeFlag"/>),
+    /// and returns <paramref name="self"/> as the ABI's destructor does.
+    /// </summary>
+    internal static IntPtr FreeIfDeleting(IntPtr self, uint flags)
+    {
+        if ((flags & AbiFacts.Msvc.DeletingDestructorFreeFlag) != 0)
+        {
+            OperatorDelete(self);
+        }
+        return self;
+    }
+
     private const string AllocatorFeature = "Handing memory to libtorch";
 
     private const string AllocatorReason = "it must come from the allocator libtorch frees with";

@@ -149,11 +149,7 @@ internal static unsafe class NativeSavedTensorsHooks
     private static IntPtr ScalarDeletingDestructor(IntPtr self, uint flags)
     {
         Release(self);
-        if ((flags & 1) != 0)
-        {
-            NativeMethods.OperatorDelete(self);
-        }
-        return self;
+        return NativeMethods.FreeIfDeleting(self, flags);
     }
 
     /// <summary><c>retrieve_unpack_hook_data()</c>: compiled autograd's question, answered with an empty optional.</summary>

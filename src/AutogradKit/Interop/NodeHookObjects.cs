@@ -268,7 +268,7 @@ internal static unsafe class NodeHookObjects
     {
         try
         {
-            Free(self, deleteMemory: (flags & 1) != 0);
+            Free(self, deleteMemory: (flags & AbiFacts.Msvc.DeletingDestructorFreeFlag) != 0);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
