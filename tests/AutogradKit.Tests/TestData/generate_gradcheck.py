@@ -53,6 +53,7 @@ cases["gradgrad_detached_backward_no_raise"] = outcome(lambda: gradgradcheck(lam
 
 
 class Exp(torch.autograd.Function):
+    """exp, saving its result; the other custom functions here take its forward and change the backward."""
     @staticmethod
     def forward(ctx, x):
         r = x.exp()
@@ -65,12 +66,8 @@ class Exp(torch.autograd.Function):
         return g * r
 
 
-class WrongExp(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        r = x.exp()
-        ctx.save_for_backward(r)
-        return r
+class WrongExp(Exp):
+    """Exp's forward; a backward twice too large."""
 
     @staticmethod
     def backward(ctx, g):
@@ -105,13 +102,8 @@ cases["fast_matmul_wrong"] = outcome(lambda: gradcheck(lambda m, x: m @ x.detach
 
 
 # --- check_batched_grad: vmap(vjp) against a loop of vjps.
-class ItemExp(torch.autograd.Function):
-    """Backward calls .item(), which vmap cannot batch."""
-    @staticmethod
-    def forward(ctx, x):
-        r = x.exp()
-        ctx.save_for_backward(r)
-        return r
+class ItemExp(Exp):
+    """Exp's forward; backward calls .item(), which vmap cannot batch."""
 
     @staticmethod
     def backward(ctx, g):
@@ -119,17 +111,11 @@ class ItemExp(torch.autograd.Function):
         return g * r * (1 + 0 * g.sum().item())
 
 
-class NinthCallDoubles(torch.autograd.Function):
+class NinthCallDoubles(Exp):
     """Backward doubles its result on its 9th call: slow gradcheck of a 3-element output makes 6 backward calls
     (the Jacobian twice), the batched check 2 more (the loop), so the 9th is the vmapped one: a mismatch that the
     reentrancy check cannot see."""
     calls = 0
-
-    @staticmethod
-    def forward(ctx, x):
-        r = x.exp()
-        ctx.save_for_backward(r)
-        return r
 
     @staticmethod
     def backward(ctx, g):
