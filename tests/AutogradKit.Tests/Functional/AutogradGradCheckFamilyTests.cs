@@ -17,7 +17,8 @@ public class AutogradGradCheckFamilyTests
 {
     private static JsonElement Cases => TestDataFiles.Json("gradcheck.json").GetProperty("cases");
 
-    private sealed class Exp(bool wrong) : AutogradFunction
+    /// <summary>exp, saving its result (generate_gradcheck.py's Exp): the custom functions here differ only in their backward.</summary>
+    private abstract class SavesExp : AutogradFunction
     {
         protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
         {
@@ -25,35 +26,24 @@ public class AutogradGradCheckFamilyTests
             ctx.SaveForBackward(r);
             return [r];
         }
+    }
 
+    private sealed class Exp(bool wrong) : SavesExp
+    {
         protected override Tensor?[] Backward(FunctionContext ctx, Tensor?[] gradOutputs) =>
             [wrong ? gradOutputs[0]! * ctx.SavedTensors[0]! * 2 : gradOutputs[0]! * ctx.SavedTensors[0]!];
     }
 
     /// <summary>Backward calls <c>item()</c>, which vmap cannot batch.</summary>
-    private sealed class ItemExp : AutogradFunction
+    private sealed class ItemExp : SavesExp
     {
-        protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
-        {
-            Tensor r = inputs[0].exp();
-            ctx.SaveForBackward(r);
-            return [r];
-        }
-
         protected override Tensor?[] Backward(FunctionContext ctx, Tensor?[] gradOutputs) =>
             [gradOutputs[0]! * ctx.SavedTensors[0]! * (1 + (0 * gradOutputs[0]!.sum().item<double>()))];
     }
 
     /// <summary>Backward doubles its result on its 9th call, the vmapped one (see generate_gradcheck.py's NinthCallDoubles).</summary>
-    private sealed class NinthCallDoubles(StrongBox<int> calls) : AutogradFunction
+    private sealed class NinthCallDoubles(StrongBox<int> calls) : SavesExp
     {
-        protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
-        {
-            Tensor r = inputs[0].exp();
-            ctx.SaveForBackward(r);
-            return [r];
-        }
-
         protected override Tensor?[] Backward(FunctionContext ctx, Tensor?[] gradOutputs) =>
             [gradOutputs[0]! * ctx.SavedTensors[0]! * (++calls.Value == 9 ? 2.0 : 1.0)];
     }
