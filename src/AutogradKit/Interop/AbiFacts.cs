@@ -486,6 +486,52 @@ internal static class AbiFacts
         /// local buffer is in use while it is 15).
         /// </summary>
         /// <remarks>Checked by <see cref="NodeLayout"/> (a node's name read through <c>Node::name()</c>).</remarks>
+        /// <summary>
+        /// The MSVC C++ exception record (vcruntime's ehdata.h: <c>EHExceptionRecord</c>, x64) and the throw info its third
+        /// parameter points at (<c>_ThrowInfo</c>, <c>_CatchableTypeArray</c>, <c>_CatchableType</c>, image-relative), as
+        /// <see cref="WineCxxRuntimeRepair"/> reads them to copy a thrown object the way Microsoft's
+        /// <c>__ExceptionPtrRethrow</c> does; with the <c>EXCEPTION_RECORD</c> offsets of winnt.h (x64).
+        /// </summary>
+        /// <remarks>Checked by <c>WineCxxRuntimeRepairTests</c> (a libtorch error rethrown from the engine's future reaches the caller with its text).</remarks>
+        internal static class CxxException
+        {
+            /// <summary><c>EH_EXCEPTION_NUMBER</c>: <c>'msc' | 0xE0000000</c>.</summary>
+            public const uint Code = 0xE06D7363;
+
+            /// <summary><c>EH_MAGIC_NUMBER1</c>, the first parameter of a C++ exception.</summary>
+            public const ulong Magic = 0x19930520;
+
+            /// <summary>x64 C++ exceptions carry four parameters: magic, object, throw info, image base.</summary>
+            public const uint ParameterCount = 4;
+
+            /// <summary><c>EXCEPTION_RECORD.ExceptionFlags</c>.</summary>
+            public const int FlagsOffset = 4;
+
+            /// <summary><c>EXCEPTION_RECORD.NumberParameters</c>.</summary>
+            public const int ParameterCountOffset = 24;
+
+            /// <summary><c>EXCEPTION_RECORD.ExceptionInformation</c>.</summary>
+            public const int ParametersOffset = 32;
+
+            /// <summary><c>EXCEPTION_UNWINDING | EXCEPTION_EXIT_UNWIND</c>: dropped when the record is raised again.</summary>
+            public const uint UnwindingFlags = 0x6;
+
+            /// <summary><c>_ThrowInfo.pCatchableTypeArray</c> (image-relative).</summary>
+            public const int CatchableTypesOffset = 12;
+
+            /// <summary><c>_CatchableType.sizeOrOffset</c>: the thrown object's size.</summary>
+            public const int TypeSizeOffset = 20;
+
+            /// <summary><c>_CatchableType.copyFunction</c> (image-relative; zero for a trivially copyable type).</summary>
+            public const int TypeCopyConstructorOffset = 24;
+
+            /// <summary><c>CT_IsSimpleType</c>: copied with <c>memcpy</c>.</summary>
+            public const uint SimpleType = 1;
+
+            /// <summary><c>CT_HasVirtualBase</c>: the copy constructor takes a third argument, 1 for the most derived object.</summary>
+            public const uint HasVirtualBase = 4;
+        }
+
         internal static class StdString
         {
             /// <summary><c>sizeof(std::string)</c>.</summary>

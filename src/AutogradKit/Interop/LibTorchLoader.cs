@@ -39,6 +39,7 @@ internal static class LibTorchLoader
         {
             // Any torch member runs TorchSharp's static initialiser, which loads the natives.
             torch.InitializeDeviceType(DeviceType.CPU);
+            WineCxxRuntimeRepair.Install();
             return null;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -20,4 +20,7 @@ internal static class Libraries
 
     /// <summary>The C runtime MSVC-built libtorch allocates through on Windows (<c>operator new</c> is <c>malloc</c> there).</summary>
     public const string Ucrt = "ucrtbase";
+
+    /// <summary>Windows' kernel32 (executable memory, import patching and <c>RaiseException</c> for <see cref="WineCxxRuntimeRepair"/>).</summary>
+    public const string Kernel32 = "kernel32";
 }

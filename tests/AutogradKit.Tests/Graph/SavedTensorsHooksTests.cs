@@ -130,7 +130,6 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
-    [AllowTensorLeaks(AllowTensorLeaksAttribute.WineCppUnwinding, UnderWineOnly = true)]
     public void SavedTensorsHooks_UnpackReturnsNull_ThrowsPyTorchsTypeErrorMessage()
     {
         Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
@@ -145,7 +144,6 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
-    [AllowTensorLeaks(AllowTensorLeaksAttribute.WineCppUnwinding, UnderWineOnly = true)]
     public void SavedTensorsHooks_UnpackThrows_BackwardRethrowsItAsItself()
     {
         Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
@@ -173,7 +171,6 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
-    [AllowTensorLeaks(AllowTensorLeaksAttribute.WineCppUnwinding, UnderWineOnly = true)]
     public void SavedTensorsHooks_PackThrows_TheUsingBlockEndsWithThePacksException()
     {
         Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);
@@ -194,7 +191,6 @@ public class SavedTensorsHooksTests
     }
 
     [Test]
-    [AllowTensorLeaks(AllowTensorLeaksAttribute.WineCppUnwinding, UnderWineOnly = true)]
     public void SavedTensorsHooks_PackChangesItsInputInPlace_TheOperationFailsWithPyTorchsMessage()
     {
         Tensor x = torch.tensor(new[] { 0.5, -1.2, 2.0 }, requires_grad: true);

@@ -7,9 +7,5 @@ using AutogradKit.Tests.Support;
 // Under Wine (the win-x64 test run), keep each test's SEH list as it found it (see the attribute).
 [assembly: WineExceptionListRepair]
 
-// Under Wine, skip the few tests whose libtorch path hangs Wine 8.0 itself (see the attribute).
+// Under Wine, skip the tests that hang Wine 8.0 itself (see the attribute).
 [assembly: WineKnownHangs]
-
-// Under Wine, keep each test's libtorch grad mode and dispatch-key state as it found it and name the test that
-// changed it (see the attribute: Wine 8.0 skips C++ destructors on some libtorch error paths).
-[assembly: WineAutogradStateRepair]

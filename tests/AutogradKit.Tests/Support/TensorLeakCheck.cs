@@ -146,7 +146,7 @@ public sealed class NoTensorLeaksAttribute : Attribute, ITestAction
     /// <inheritdoc />
     public void BeforeTest(ITest test)
     {
-        if (Exemption(test) is { ParameterDriftOnly: false } exemption && (!exemption.UnderWineOnly || Wine.IsRunning))
+        if (Exemption(test) is { ParameterDriftOnly: false } exemption)
         {
             TensorLeakProbe.Invalidate();
             return;
@@ -230,14 +230,4 @@ public sealed class AllowTensorLeaksAttribute(string reason) : Attribute
 
     /// <summary>Excuse only TorchSharp's parameter miscount, not tensors that are alive and were never disposed.</summary>
     public bool ParameterDriftOnly { get; set; }
-
-    /// <summary>
-    /// Excuse the test under Wine only (elsewhere it is checked as any other): for a libtorch error path whose C++
-    /// destructors Wine 8.0 skips (<see cref="WineCppUnwinding"/>), so that what they would free stays alive.
-    /// </summary>
-    public bool UnderWineOnly { get; set; }
-
-    /// <summary>The reason for <see cref="UnderWineOnly"/> exemptions.</summary>
-    public const string WineCppUnwinding =
-        "under Wine 8.0 a libtorch error unwinding through MSVC frames skips C++ destructors (see WineAutogradStateRepair), and the objects they would free keep this test's tensors";
 }
