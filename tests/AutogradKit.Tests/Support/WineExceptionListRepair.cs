@@ -44,6 +44,8 @@ public sealed class WineExceptionListRepairAttribute : Attribute, ITestAction
     {
         if (Query is not null)
         {
+            // libtorch loaded (and Wine's C++ runtime repaired, WineCxxRuntimeRepair) before a test's first raw TorchSharp call.
+            LibTorchLoader.EnsureLoaded();
             s_saved = Marshal.ReadIntPtr(Teb());
         }
     }
