@@ -4,15 +4,12 @@ using NUnit.Framework.Interfaces;
 namespace AutogradKit.Tests.Support;
 
 /// <summary>
-/// Skips, under Wine only, the test that a Wine 8.0 fault outside libtorch ends or hangs (the win-x64 suite runs there,
-/// .ci/windows-check). Traced with <c>WINEDEBUG=+seh</c>: Wine's x64 dispatcher pushes a frame on the thread's
-/// <c>TEB→ExceptionList</c> around each language handler it calls, and when .NET's handler resumes at a managed catch
-/// instead of returning (a .NET exception that crossed native frames, as NUnit's constraints make it), the frame stays
-/// on the list; the thread's next exception calls its dead handler, which faults, recursively, until the stack
-/// overflows. <see cref="WineExceptionListRepairAttribute"/> restores the list between tests; this test raises again
-/// within the test, on worker threads. Real Windows x64 keeps no such list. The libtorch faults of Wine's C++ runtime that once hung more
-/// tests here are repaired for every Wine process by <c>WineCxxRuntimeRepair</c>. Set
-/// <c>AUTOGRADKIT_RUN_WINE_HANGS</c> to run them anyway (for tracing).
+/// Skips, under Wine only, the test that a Wine 8.0 fault outside libtorch and AutogradKit crashes (the win-x64 suite
+/// runs there, .ci/windows-check). Traced with <c>WINEDEBUG=err+all,warn+dbghelp</c>: libtorch errors raised on four
+/// threads at once have c10 symbolize their backtraces through Wine's <c>dbghelp</c> concurrently, which fails its own
+/// assertions (<c>dlls/dbghelp/symbol.c</c>, <c>type.c</c>) and faults. The libtorch faults of Wine's C++ runtime that
+/// once hung or crashed about twenty tests here are repaired for every Wine process by <c>WineCxxRuntimeRepair</c>. Set
+/// <c>AUTOGRADKIT_RUN_WINE_HANGS</c> to run it anyway (for tracing).
 /// </summary>
 /// <remarks>Stateless; thread-safe.</remarks>
 [AttributeUsage(AttributeTargets.Assembly)]
@@ -22,8 +19,8 @@ public sealed class WineKnownHangsAttribute : Attribute, ITestAction
     private static readonly Dictionary<string, string> Hangs = new(StringComparer.Ordinal)
     {
         ["RegisterHook_ConcurrentPassesOnSeveralThreads_EachSeesItsOwnHooksAndErrors"] =
-            "crashes under Wine 8.0: its worker threads raise libtorch errors after NUnit constraints caught .NET exceptions " +
-            "across native frames on them, which leaves dead frames on their SEH lists (not a Windows failure)",
+            "crashes under Wine 8.0: libtorch errors on four threads at once symbolize c10's backtraces through Wine's " +
+            "dbghelp concurrently, which asserts and faults (dlls/dbghelp/symbol.c; not a Windows failure)",
     };
 
     /// <inheritdoc />
