@@ -481,6 +481,20 @@ internal static class AbiFacts
         public const uint DeletingDestructorFreeFlag = 1;
 
         /// <summary>
+        /// from xmemory (<c>_Big_allocation_threshold</c>, <c>_Allocate_manually_vector_aligned</c>): a
+        /// <c>std::allocator</c> block of this many bytes or more (a string's or a vector's buffer) is over-aligned to
+        /// <see cref="BigAllocationAlignment"/> with the address <c>operator new</c> gave stored in the word before it, and
+        /// freed from there, so it cannot be handed to <c>free</c> directly.
+        /// </summary>
+        public const int BigAllocationThreshold = 4096;
+
+        /// <summary>from xmemory: <c>_Big_allocation_alignment</c>.</summary>
+        public const int BigAllocationAlignment = 32;
+
+        /// <summary>from xmemory: <c>_Non_user_size</c> (<c>sizeof(void*) + _Big_allocation_alignment - 1</c>), the extra bytes of a big block.</summary>
+        public const int BigAllocationExtra = 39;
+
+        /// <summary>
         /// MSVC's <c>std::string</c> (xstring, <c>_String_val</c>): a 16-byte union <c>_Bx</c> (the local buffer, or the
         /// heap pointer in its first word), then <c>size_t _Mysize</c>, then <c>size_t _Myres</c> (the capacity; the
         /// local buffer is in use while it is 15).
@@ -545,12 +559,6 @@ internal static class AbiFacts
 
             /// <summary>from xstring: <c>_BUF_SIZE - 1</c>, the capacity of the local buffer at offset 0.</summary>
             public const int LocalCapacity = 15;
-
-            /// <summary>
-            /// from xmemory (<c>_Big_allocation_threshold</c>): a buffer of this many bytes or more is over-aligned by
-            /// <c>operator new</c>'s caller and cannot be handed to <c>free</c>; such a name is left allocated.
-            /// </summary>
-            public const int BigAllocationThreshold = 4096;
         }
 
         /// <summary>
@@ -794,19 +802,6 @@ internal static class AbiFacts
 
             /// <summary>The RTTI complete object locator's word before a vftable (vftable[-1]); ours copy the exported class's.</summary>
             public const int PrefixWords = 1;
-
-            /// <summary>
-            /// from xmemory (<c>_Big_allocation_threshold</c>, <c>_Allocate_manually_vector_aligned</c>): a
-            /// <c>std::allocator</c> block of this many bytes or more is over-aligned to <see cref="BigAllocationAlignment"/>
-            /// with the address <c>operator new</c> gave stored in the word before it, and freed from there.
-            /// </summary>
-            public const int BigAllocationThreshold = 4096;
-
-            /// <summary>from xmemory: <c>_Big_allocation_alignment</c>.</summary>
-            public const int BigAllocationAlignment = 32;
-
-            /// <summary>from xmemory: <c>_Non_user_size</c> (<c>sizeof(void*) + _Big_allocation_alignment - 1</c>), the extra bytes of a big block.</summary>
-            public const int BigAllocationExtra = 39;
         }
 
         /// <summary>

@@ -30,22 +30,20 @@ internal static unsafe partial class CustomNodeAbi
 
     private const string Reason = "they patch libtorch's node vtable";
 
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     // This ABI's vtable facts.
-    private static readonly int PrefixWords = IsMsvc ? AbiFacts.Msvc.CustomNodes.PrefixWords : AbiFacts.NodeVtable.PrefixWords;
-    private static readonly int SlotCount = IsMsvc ? AbiFacts.Msvc.CustomNodes.SlotCount : AbiFacts.NodeVtable.SlotCount;
-    private static readonly int NameSlot = IsMsvc ? AbiFacts.Msvc.CustomNodes.NameSlot : AbiFacts.NodeVtable.NameSlot;
-    private static readonly int ReleaseVariablesSlot = IsMsvc ? AbiFacts.Msvc.CustomNodes.ReleaseVariablesSlot : AbiFacts.NodeVtable.ReleaseVariablesSlot;
-    private static readonly string ExpectedTypeName = IsMsvc ? AbiFacts.Msvc.CustomNodes.TypeName : "10CSharpNode";
+    private static readonly int PrefixWords = CxxExports.IsMsvc ? AbiFacts.Msvc.CustomNodes.PrefixWords : AbiFacts.NodeVtable.PrefixWords;
+    private static readonly int SlotCount = CxxExports.IsMsvc ? AbiFacts.Msvc.CustomNodes.SlotCount : AbiFacts.NodeVtable.SlotCount;
+    private static readonly int NameSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.CustomNodes.NameSlot : AbiFacts.NodeVtable.NameSlot;
+    private static readonly int ReleaseVariablesSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.CustomNodes.ReleaseVariablesSlot : AbiFacts.NodeVtable.ReleaseVariablesSlot;
+    private static readonly string ExpectedTypeName = CxxExports.IsMsvc ? AbiFacts.Msvc.CustomNodes.TypeName : "10CSharpNode";
 
     // This ABI's std::string, as name() builds it: a short string lives in the local buffer; a word that overlaps that
     // buffer (libstdc++'s heap capacity, MSVC's heap pointer) is written only for a heap string.
-    private static readonly int StringLengthOffset = IsMsvc ? AbiFacts.Msvc.StdString.LengthOffset : AbiFacts.StdString.LengthOffset;
-    private static readonly int StringLocalBufferOffset = IsMsvc ? AbiFacts.Msvc.CustomNodes.StringLocalBufferOffset : AbiFacts.StdString.LocalBufferOffset;
-    private static readonly int StringCapacityOffset = IsMsvc ? AbiFacts.Msvc.StdString.CapacityOffset : AbiFacts.StdString.LocalBufferOffset; // libstdc++: _M_allocated_capacity shares the buffer's union
-    private static readonly int StringLocalCapacity = IsMsvc ? AbiFacts.Msvc.StdString.LocalCapacity : AbiFacts.StdString.LocalCapacity;
-    private static readonly int MaxNameBytes = IsMsvc ? AbiFacts.Msvc.StdString.BigAllocationThreshold - 2 : int.MaxValue; // MSVC frees 4 KiB or more as over-aligned
+    private static readonly int StringLengthOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.StdString.LengthOffset : AbiFacts.StdString.LengthOffset;
+    private static readonly int StringLocalBufferOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.CustomNodes.StringLocalBufferOffset : AbiFacts.StdString.LocalBufferOffset;
+    private static readonly int StringCapacityOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.StdString.CapacityOffset : AbiFacts.StdString.LocalBufferOffset; // libstdc++: _M_allocated_capacity shares the buffer's union
+    private static readonly int StringLocalCapacity = CxxExports.IsMsvc ? AbiFacts.Msvc.StdString.LocalCapacity : AbiFacts.StdString.LocalCapacity;
+    private static readonly int MaxNameBytes = CxxExports.IsMsvc ? AbiFacts.Msvc.BigAllocationThreshold - 2 : int.MaxValue; // MSVC frees 4 KiB or more as over-aligned
 
     private static readonly Lazy<(IntPtr Vtable, Exception? Failure)> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -89,7 +87,7 @@ internal static unsafe partial class CustomNodeAbi
         var copy = (IntPtr*)NativeMemory.Alloc((nuint)(words * IntPtr.Size));
         new ReadOnlySpan<IntPtr>((IntPtr*)original - PrefixWords, words).CopyTo(new Span<IntPtr>(copy, words));
         IntPtr* slots = copy + PrefixWords;
-        slots[NameSlot] = IsMsvc
+        slots[NameSlot] = CxxExports.IsMsvc
             ? (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, byte*, byte*>)&NameResultAfterThis
             : (IntPtr)(delegate* unmanaged[Cdecl]<byte*, IntPtr, byte*>)&NameResultFirst;
         slots[ReleaseVariablesSlot] = (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, void>)&ReleaseVariables;
@@ -156,9 +154,9 @@ internal static unsafe partial class CustomNodeAbi
 
     private static (IntPtr, Exception?) Verify()
     {
-        if (CxxExports.Abi == CxxAbi.Unverified)
+        if (PlatformSupport.RefusedOnUnverifiedAbi(Feature, Reason) is { } refused)
         {
-            return (IntPtr.Zero, PlatformSupport.NotSupported(Feature, Reason, PlatformSupport.VerifiedOnLinuxAndWindows));
+            return (IntPtr.Zero, refused);
         }
         try
         {
@@ -167,7 +165,7 @@ internal static unsafe partial class CustomNodeAbi
             IntPtr vtable = CustomNode.ProbeVtable();
             IntPtr bridge = NativeLibrary.Load(Libraries.TorchSharp, typeof(CustomNodeAbi).Assembly, null);
             IntPtr torch = NativeLibrary.Load(Libraries.TorchCpu, typeof(CustomNodeAbi).Assembly, null);
-            string typeName = IsMsvc ? LocatorTypeName(vtable, bridge) : ItaniumTypeName(vtable);
+            string typeName = CxxExports.IsMsvc ? LocatorTypeName(vtable, bridge) : ItaniumTypeName(vtable);
             if (typeName != ExpectedTypeName)
             {
                 return (IntPtr.Zero, Mismatch($"the node's RTTI names '{typeName}', not '{ExpectedTypeName}'."));
@@ -188,7 +186,7 @@ internal static unsafe partial class CustomNodeAbi
     }
 
     /// <summary>The exported <c>Node</c> virtuals this ABI's facts place in <c>CSharpNode</c>'s slots, and the library exporting each.</summary>
-    private static (int Slot, IntPtr Library, string Symbol)[] ExpectedSlots(IntPtr bridge, IntPtr torch) => IsMsvc
+    private static (int Slot, IntPtr Library, string Symbol)[] ExpectedSlots(IntPtr bridge, IntPtr torch) => CxxExports.IsMsvc
         ? [.. AbiFacts.Msvc.CustomNodes.ExportedSlots.Select(e => (e.Slot, torch, e.Symbol))]
         :
         [
@@ -208,7 +206,7 @@ internal static unsafe partial class CustomNodeAbi
         {
             return true;
         }
-        if (!IsMsvc || entry == IntPtr.Zero || *(ushort*)entry != AbiFacts.Msvc.CustomNodes.ImportThunkOpcode)
+        if (!CxxExports.IsMsvc || entry == IntPtr.Zero || *(ushort*)entry != AbiFacts.Msvc.CustomNodes.ImportThunkOpcode)
         {
             return false;
         }
@@ -238,5 +236,5 @@ internal static unsafe partial class CustomNodeAbi
     }
 
     private static NotSupportedException Mismatch(string detail) =>
-        new($"Custom autograd functions need {(IsMsvc ? AbiFacts.Msvc.VerifiedOn : AbiFacts.VerifiedOn)}; the first-use check of TorchSharp's CSharpNode failed: {detail}");
+        new($"Custom autograd functions need {PlatformSupport.VerifiedOnThisAbi}; the first-use check of TorchSharp's CSharpNode failed: {detail}");
 }

@@ -38,6 +38,9 @@ internal static class CxxExports
         : OperatingSystem.IsWindows() ? CxxAbi.Msvc
         : CxxAbi.Unverified;
 
+    /// <summary>Whether this process's libtorch is MSVC-built (Windows x64): the one test the per-ABI code paths make.</summary>
+    internal static bool IsMsvc { get; } = Abi == CxxAbi.Msvc;
+
     /// <summary><c>const std::shared_ptr&lt;Node&gt;&amp; at::TensorBase::grad_fn() const</c>.</summary>
     internal static readonly Export TensorGradFn = new(Libraries.TorchCpu,
         "_ZNK2at10TensorBase7grad_fnEv",
@@ -69,7 +72,7 @@ internal static class CxxExports
     /// from the UCRT heap set) for blocks below 4 KiB.
     /// </summary>
     internal static readonly Export OperatorNew = new(
-        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
+        IsMsvc ? Libraries.Ucrt : Libraries.CxxRuntime,
         "_Znwm",
         "malloc");
 
@@ -79,7 +82,7 @@ internal static class CxxExports
     /// 4 KiB, which carry no MSVC alignment header).
     /// </summary>
     internal static readonly Export OperatorDelete = new(
-        Abi == CxxAbi.Msvc ? Libraries.Ucrt : Libraries.CxxRuntime,
+        IsMsvc ? Libraries.Ucrt : Libraries.CxxRuntime,
         "_ZdlPv",
         "free");
 
@@ -313,7 +316,7 @@ internal static class CxxExports
             if (!NativeLibrary.TryLoad(library, typeof(CxxExports).Assembly, null, out IntPtr handle)
                 || !NativeLibrary.TryGetExport(handle, name, out address))
             {
-                throw PlatformSupport.NotSupported(feature, $"{reason}, and {library} does not export {name}", Abi == CxxAbi.Msvc ? AbiFacts.Msvc.VerifiedOn : AbiFacts.VerifiedOn);
+                throw PlatformSupport.NotSupported(feature, $"{reason}, and {library} does not export {name}", PlatformSupport.VerifiedOnThisAbi);
             }
             Volatile.Write(ref _address, address);
             return address;

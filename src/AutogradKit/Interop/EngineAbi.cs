@@ -14,65 +14,62 @@ namespace AutogradKit;
 /// <remarks>Immutable after type initialisation (which reads no native memory); thread-safe.</remarks>
 internal static unsafe class EngineAbi
 {
-    /// <summary>Whether the facts are MSVC's (else Itanium's; no engine export is called on any other platform).</summary>
-    public static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     /// <summary>Words before slot 0 of every vtable here: Itanium's offset-to-top and type_info, MSVC's complete object locator.</summary>
-    public static readonly int PrefixWords = IsMsvc ? AbiFacts.Msvc.Engine.PrefixWords : AbiFacts.EngineVtable.PrefixWords;
+    public static readonly int PrefixWords = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.PrefixWords : AbiFacts.EngineVtable.PrefixWords;
 
     /// <summary>Where an exported vtable symbol points, in words before slot 0 (Itanium: at offset-to-top; MSVC's <c>??_7</c>: at slot 0).</summary>
-    private static readonly int SymbolWordsBeforeSlots = IsMsvc ? 0 : AbiFacts.EngineVtable.PrefixWords;
+    private static readonly int SymbolWordsBeforeSlots = CxxExports.IsMsvc ? 0 : AbiFacts.EngineVtable.PrefixWords;
 
     /// <summary>The engine's vtable symbol.</summary>
-    public static readonly string EngineVtable = IsMsvc ? AbiFacts.Msvc.Engine.EngineVftable : "_ZTVN5torch8autograd6EngineE";
+    public static readonly string EngineVtable = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.EngineVftable : "_ZTVN5torch8autograd6EngineE";
 
     /// <summary>The engine's type_info symbol (the word before slot 0), or null where that word is not a type_info (MSVC).</summary>
-    public static readonly string? EngineTypeInfo = IsMsvc ? null : "_ZTIN5torch8autograd6EngineE";
+    public static readonly string? EngineTypeInfo = CxxExports.IsMsvc ? null : "_ZTIN5torch8autograd6EngineE";
 
     /// <summary>Number of engine slots.</summary>
-    public static readonly int EngineSlotCount = IsMsvc ? AbiFacts.Msvc.Engine.SlotCount : AbiFacts.EngineVtable.SlotCount;
+    public static readonly int EngineSlotCount = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.SlotCount : AbiFacts.EngineVtable.SlotCount;
 
     /// <summary>The engine's <c>make_anomaly_metadata()</c> slot.</summary>
-    public static readonly int MakeAnomalyMetadataSlot = IsMsvc ? AbiFacts.Msvc.Engine.MakeAnomalyMetadataSlot : AbiFacts.EngineVtable.MakeAnomalyMetadataSlot;
+    public static readonly int MakeAnomalyMetadataSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.MakeAnomalyMetadataSlot : AbiFacts.EngineVtable.MakeAnomalyMetadataSlot;
 
     /// <summary>The engine's <c>get_default_saved_variable_hooks()</c> slot.</summary>
-    public static readonly int SavedVariableHooksSlot = IsMsvc ? AbiFacts.Msvc.Engine.SavedVariableHooksSlot : AbiFacts.EngineVtable.SavedVariableHooksSlot;
+    public static readonly int SavedVariableHooksSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.SavedVariableHooksSlot : AbiFacts.EngineVtable.SavedVariableHooksSlot;
 
     /// <summary>The engine's exported virtual functions and their slots.</summary>
-    public static readonly (int Slot, string Symbol)[] EngineExportedSlots = IsMsvc ? AbiFacts.Msvc.Engine.ExportedSlots : AbiFacts.EngineVtable.ExportedSlots;
+    public static readonly (int Slot, string Symbol)[] EngineExportedSlots = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.ExportedSlots : AbiFacts.EngineVtable.ExportedSlots;
 
     /// <summary>Whether a member function returning a class by value takes the result pointer before <c>this</c> (Itanium) or after it (MSVC).</summary>
-    public static readonly bool MemberResultFirst = !IsMsvc;
+    public static readonly bool MemberResultFirst = !CxxExports.IsMsvc;
 
     /// <summary>Destructor words at slot 0 of every vtable here: Itanium's complete and deleting destructors, or MSVC's one scalar deleting destructor.</summary>
-    public static readonly int DestructorSlots = IsMsvc ? AbiFacts.Msvc.Engine.DestructorSlots : 2;
+    public static readonly int DestructorSlots = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.DestructorSlots : 2;
 
     /// <summary><c>SavedVariableHooks::call_pack_hook</c>'s slot.</summary>
-    public static readonly int HooksPackSlot = IsMsvc ? AbiFacts.Msvc.Engine.HooksPackSlot : AbiFacts.SavedVariableHooks.PackSlot;
+    public static readonly int HooksPackSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.HooksPackSlot : AbiFacts.SavedVariableHooks.PackSlot;
 
     /// <summary><c>SavedVariableHooks::call_unpack_hook</c>'s slot.</summary>
-    public static readonly int HooksUnpackSlot = IsMsvc ? AbiFacts.Msvc.Engine.HooksUnpackSlot : AbiFacts.SavedVariableHooks.UnpackSlot;
+    public static readonly int HooksUnpackSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.HooksUnpackSlot : AbiFacts.SavedVariableHooks.UnpackSlot;
 
     /// <summary>The first destructor slot of <c>SavedVariableHooks</c> (<see cref="DestructorSlots"/> words).</summary>
-    public static readonly int HooksDestructorSlot = IsMsvc ? AbiFacts.Msvc.Engine.HooksDestructorSlot : AbiFacts.SavedVariableHooks.CompleteDestructorSlot;
+    public static readonly int HooksDestructorSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.HooksDestructorSlot : AbiFacts.SavedVariableHooks.CompleteDestructorSlot;
 
     /// <summary><c>SavedVariableHooks::retrieve_unpack_hook_data</c>'s slot.</summary>
-    public static readonly int HooksRetrieveSlot = IsMsvc ? AbiFacts.Msvc.Engine.HooksRetrieveUnpackHookDataSlot : AbiFacts.SavedVariableHooks.RetrieveUnpackHookDataSlot;
+    public static readonly int HooksRetrieveSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.HooksRetrieveUnpackHookDataSlot : AbiFacts.SavedVariableHooks.RetrieveUnpackHookDataSlot;
 
     /// <summary>Number of <c>SavedVariableHooks</c> slots.</summary>
-    public static readonly int HooksSlotCount = IsMsvc ? AbiFacts.Msvc.Engine.HooksSlotCount : AbiFacts.SavedVariableHooks.SlotCount;
+    public static readonly int HooksSlotCount = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.HooksSlotCount : AbiFacts.SavedVariableHooks.SlotCount;
 
     /// <summary>Size of <c>retrieve_unpack_hook_data()</c>'s result.</summary>
-    public static readonly int RetrievedDataSize = IsMsvc ? AbiFacts.Msvc.Engine.RetrievedDataSize : AbiFacts.SavedVariableHooks.RetrievedDataSize;
+    public static readonly int RetrievedDataSize = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.RetrievedDataSize : AbiFacts.SavedVariableHooks.RetrievedDataSize;
 
     /// <summary><c>AnomalyMetadata</c>'s vtable symbol.</summary>
-    public static readonly string AnomalyVtable = IsMsvc ? AbiFacts.Msvc.Engine.AnomalyVftable : "_ZTVN5torch8autograd15AnomalyMetadataE";
+    public static readonly string AnomalyVtable = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.AnomalyVftable : "_ZTVN5torch8autograd15AnomalyMetadataE";
 
     /// <summary><c>AnomalyMetadata</c>'s type_info symbol, or null where our subclass gets no RTTI (MSVC; see <see cref="AbiFacts.Msvc.Engine"/>).</summary>
-    public static readonly string? AnomalyTypeInfo = IsMsvc ? null : "_ZTIN5torch8autograd15AnomalyMetadataE";
+    public static readonly string? AnomalyTypeInfo = CxxExports.IsMsvc ? null : "_ZTIN5torch8autograd15AnomalyMetadataE";
 
     /// <summary><c>sizeof(AnomalyMetadata)</c>.</summary>
-    public static readonly int AnomalySize = IsMsvc ? AbiFacts.Msvc.Engine.AnomalySize : AbiFacts.AnomalyMetadata.Size;
+    public static readonly int AnomalySize = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.AnomalySize : AbiFacts.AnomalyMetadata.Size;
 
     /// <summary>Offset of <c>traceback_</c> (the same under both ABIs).</summary>
     public static readonly int AnomalyTracebackOffset = AbiFacts.AnomalyMetadata.TracebackOffset;
@@ -81,19 +78,19 @@ internal static unsafe class EngineAbi
     public static readonly int AnomalyParentOffset = AbiFacts.AnomalyMetadata.ParentOffset;
 
     /// <summary><c>store_stack()</c>'s slot.</summary>
-    public static readonly int AnomalyStoreStackSlot = IsMsvc ? AbiFacts.Msvc.Engine.AnomalyStoreStackSlot : AbiFacts.AnomalyMetadata.StoreStackSlot;
+    public static readonly int AnomalyStoreStackSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.AnomalyStoreStackSlot : AbiFacts.AnomalyMetadata.StoreStackSlot;
 
     /// <summary><c>print_stack(name)</c>'s slot.</summary>
-    public static readonly int AnomalyPrintStackSlot = IsMsvc ? AbiFacts.Msvc.Engine.AnomalyPrintStackSlot : AbiFacts.AnomalyMetadata.PrintStackSlot;
+    public static readonly int AnomalyPrintStackSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.AnomalyPrintStackSlot : AbiFacts.AnomalyMetadata.PrintStackSlot;
 
     /// <summary><c>assign_parent(node)</c>'s slot.</summary>
-    public static readonly int AnomalyAssignParentSlot = IsMsvc ? AbiFacts.Msvc.Engine.AnomalyAssignParentSlot : AbiFacts.AnomalyMetadata.AssignParentSlot;
+    public static readonly int AnomalyAssignParentSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.AnomalyAssignParentSlot : AbiFacts.AnomalyMetadata.AssignParentSlot;
 
     /// <summary>Number of <c>AnomalyMetadata</c> slots.</summary>
-    public static readonly int AnomalySlotCount = IsMsvc ? AbiFacts.Msvc.Engine.AnomalySlotCount : AbiFacts.AnomalyMetadata.SlotCount;
+    public static readonly int AnomalySlotCount = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.AnomalySlotCount : AbiFacts.AnomalyMetadata.SlotCount;
 
     /// <summary><c>AnomalyMetadata</c>'s exported virtual functions and their slots.</summary>
-    public static readonly (int Slot, string Symbol)[] AnomalyExportedSlots = IsMsvc ? AbiFacts.Msvc.Engine.AnomalyExportedSlots : AbiFacts.AnomalyMetadata.ExportedSlots;
+    public static readonly (int Slot, string Symbol)[] AnomalyExportedSlots = CxxExports.IsMsvc ? AbiFacts.Msvc.Engine.AnomalyExportedSlots : AbiFacts.AnomalyMetadata.ExportedSlots;
 
     /// <summary>Slot 0 of the vtable <paramref name="symbol"/> names in <paramref name="library"/>.</summary>
     public static IntPtr* Slots(IntPtr library, string symbol) =>
@@ -136,7 +133,7 @@ internal static unsafe class EngineAbi
     public static void InitEmptyString(byte* text)
     {
         new Span<byte>(text, AbiFacts.StdString.Size).Clear();
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             *(long*)(text + AbiFacts.Msvc.StdString.CapacityOffset) = AbiFacts.Msvc.StdString.LocalCapacity;
         }
@@ -147,14 +144,14 @@ internal static unsafe class EngineAbi
     }
 
     /// <summary>Whether the 32 bytes at <paramref name="text"/> are an empty <c>std::string</c> in its local buffer.</summary>
-    public static bool IsEmptyString(byte* text) => IsMsvc
+    public static bool IsEmptyString(byte* text) => CxxExports.IsMsvc
         ? *(long*)(text + AbiFacts.Msvc.StdString.LengthOffset) == 0 && *(long*)(text + AbiFacts.Msvc.StdString.CapacityOffset) == AbiFacts.Msvc.StdString.LocalCapacity && *text == 0
         : *(byte**)text == text + AbiFacts.StdString.LocalBufferOffset && *(long*)(text + AbiFacts.StdString.LengthOffset) == 0;
 
     /// <summary>The UTF-8 bytes of the <c>std::string</c> at <paramref name="text"/> (which libtorch made).</summary>
     public static ReadOnlySpan<byte> StringBytes(byte* text)
     {
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             long length = *(long*)(text + AbiFacts.Msvc.StdString.LengthOffset);
             bool onHeap = *(long*)(text + AbiFacts.Msvc.StdString.CapacityOffset) > AbiFacts.Msvc.StdString.LocalCapacity;

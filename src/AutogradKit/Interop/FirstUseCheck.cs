@@ -44,9 +44,9 @@ internal static class FirstUseCheck
     public static Lazy<Exception?> Once(string name, string feature, string reason, Func<Exception?> check, Func<string, Exception, Exception> mismatch) =>
         new(() => Run(() =>
         {
-            if (CxxExports.Abi == CxxAbi.Unverified)
+            if (PlatformSupport.RefusedOnUnverifiedAbi(feature, reason) is { } refused)
             {
-                return PlatformSupport.NotSupported(feature, reason, PlatformSupport.VerifiedOnLinuxAndWindows);
+                return refused;
             }
             try
             {

@@ -25,13 +25,11 @@ internal readonly record struct HookList(IntPtr Address);
 /// </remarks>
 internal static unsafe class HookLists
 {
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     /// <summary>This ABI's offset of <c>cpp_hooks_list_</c> in <c>AutogradMeta</c> (also read by <see cref="TensorOwners"/>).</summary>
-    internal static readonly int CppHooksListOffset = IsMsvc ? AbiFacts.Msvc.TensorHooks.CppHooksListOffset : AbiFacts.AutogradMeta.CppHooksListOffset;
+    internal static readonly int CppHooksListOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.TensorHooks.CppHooksListOffset : AbiFacts.AutogradMeta.CppHooksListOffset;
 
     // A shared_ptr starts with its object's address and a std::vector with its first element's under both ABIs.
-    private static readonly int VectorEndOffset = IsMsvc ? AbiFacts.Msvc.TensorHooks.VectorLastOffset : AbiFacts.Vector.FinishOffset;
+    private static readonly int VectorEndOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.TensorHooks.VectorLastOffset : AbiFacts.Vector.FinishOffset;
 
     // 0: not checked yet, 1: checked and right, -1: checked and wrong (lists are never read).
     private static volatile int s_state;

@@ -65,9 +65,9 @@ internal static unsafe class NativeEngine
 
     private static Exception? Install()
     {
-        if (CxxExports.Abi == CxxAbi.Unverified)
+        if (PlatformSupport.RefusedOnUnverifiedAbi("Saved-tensor hooks, checkpointing and anomaly traces", "they override libtorch's autograd engine") is { } refused)
         {
-            return PlatformSupport.NotSupported("Saved-tensor hooks, checkpointing and anomaly traces", "they override libtorch's autograd engine", PlatformSupport.VerifiedOnLinuxAndWindows);
+            return refused;
         }
         try
         {
@@ -175,5 +175,5 @@ internal static unsafe class NativeEngine
     }
 
     private static NotSupportedException Mismatch(string detail) =>
-        new($"Saved-tensor hooks, checkpointing and anomaly traces need {(EngineAbi.IsMsvc ? AbiFacts.Msvc.VerifiedOn : AbiFacts.VerifiedOn)}; the first-use check of libtorch's autograd engine failed: {detail}");
+        new($"Saved-tensor hooks, checkpointing and anomaly traces need {PlatformSupport.VerifiedOnThisAbi}; the first-use check of libtorch's autograd engine failed: {detail}");
 }

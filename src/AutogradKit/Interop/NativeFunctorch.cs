@@ -30,7 +30,7 @@ internal static unsafe class NativeFunctorch
         LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>This platform's layout and calling facts.</summary>
-    private static readonly Facts F = CxxExports.Abi == CxxAbi.Msvc ? Facts.Msvc : Facts.Itanium;
+    private static readonly Facts F = CxxExports.IsMsvc ? Facts.Msvc : Facts.Itanium;
 
     /// <summary>How many layers this thread has pushed and not popped: libtorch's stack depth, as nothing else pushes.</summary>
     [ThreadStatic]
@@ -308,9 +308,9 @@ internal static unsafe class NativeFunctorch
 
     private static Exception? VerifyOrFailure()
     {
-        if (CxxExports.Abi == CxxAbi.Unverified)
+        if (PlatformSupport.RefusedOnUnverifiedAbi("torch.func transforms", "they call libtorch's functorch C++ API directly") is { } refused)
         {
-            return PlatformSupport.NotSupported("torch.func transforms", "they call libtorch's functorch C++ API directly", PlatformSupport.VerifiedOnLinuxAndWindows);
+            return refused;
         }
         try
         {

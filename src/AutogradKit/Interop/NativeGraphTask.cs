@@ -35,12 +35,10 @@ internal static unsafe class NativeGraphTask
         return value != IntPtr.Zero && (*(byte*)(value + AbiFacts.GraphTask.NeededOffset) != 0 || *(IntPtr*)(value + AbiFacts.GraphTask.CapturesOffset) != IntPtr.Zero);
     }
 
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     // This ABI's hash table facts: libstdc++'s _Hashtable (AbiFacts.GraphTask) on Linux, MSVC's _Hash over a std::list
     // (AbiFacts.Msvc.GraphTask) on Windows. The ExecInfo after the key is laid out alike under both.
-    private static readonly int ElementCountOffset = IsMsvc ? AbiFacts.Msvc.GraphTask.ElementCountOffset : AbiFacts.GraphTask.ElementCountOffset;
-    private static readonly int NodeValueOffset = IsMsvc ? AbiFacts.Msvc.GraphTask.NodeValueOffset : AbiFacts.GraphTask.NodeValueOffset;
+    private static readonly int ElementCountOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.GraphTask.ElementCountOffset : AbiFacts.GraphTask.ElementCountOffset;
+    private static readonly int NodeValueOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.GraphTask.NodeValueOffset : AbiFacts.GraphTask.NodeValueOffset;
 
     /// <summary>The elements' count of a hash table (<c>std::unordered_set</c>/<c>std::unordered_map</c>).</summary>
     internal static long Count(IntPtr table) => *(long*)(table + ElementCountOffset);
@@ -78,8 +76,8 @@ internal static unsafe class NativeGraphTask
     /// </summary>
     private static (IntPtr First, IntPtr End) List(IntPtr table)
     {
-        IntPtr head = IsMsvc ? *(IntPtr*)(table + AbiFacts.Msvc.GraphTask.ListHeadOffset) : table + AbiFacts.GraphTask.BeforeBeginOffset;
-        return head == IntPtr.Zero ? (IntPtr.Zero, IntPtr.Zero) : (*(IntPtr*)head, IsMsvc ? head : IntPtr.Zero);
+        IntPtr head = CxxExports.IsMsvc ? *(IntPtr*)(table + AbiFacts.Msvc.GraphTask.ListHeadOffset) : table + AbiFacts.GraphTask.BeforeBeginOffset;
+        return head == IntPtr.Zero ? (IntPtr.Zero, IntPtr.Zero) : (*(IntPtr*)head, CxxExports.IsMsvc ? head : IntPtr.Zero);
     }
 
     private static bool Contains(IntPtr table, IntPtr key) => Find(table, key) != IntPtr.Zero;

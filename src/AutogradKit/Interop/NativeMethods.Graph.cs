@@ -39,7 +39,7 @@ internal static unsafe partial class NativeMethods
     internal static void Node_name(IntPtr result, IntPtr node)
     {
         IntPtr function = CxxExports.NodeName.Address(GraphFeature, GraphReason);
-        if (CxxExports.Abi == CxxAbi.Msvc)
+        if (CxxExports.IsMsvc)
         {
             ((delegate* unmanaged<IntPtr, IntPtr, IntPtr>)function)(node, result);
         }
@@ -55,7 +55,6 @@ internal static unsafe partial class NativeMethods
     /// </summary>
     internal static IntPtr Node_next_edges(IntPtr node) =>
         ((delegate* unmanaged<IntPtr, IntPtr>)CxxExports.NodeNextEdges.Address(GraphFeature, GraphReason))(node);
-
 
     private const string GraphFeature = "GradFn";
 

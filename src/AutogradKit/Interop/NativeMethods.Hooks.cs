@@ -37,7 +37,7 @@ internal static unsafe partial class NativeMethods
     internal static IntPtr UndefinedTensorImpl()
     {
         IntPtr export = CxxExports.UndefinedTensorImpl.Address(HookFeature, HookReason);
-        return CxxExports.Abi == CxxAbi.Msvc ? ((delegate* unmanaged<IntPtr>)export)() : export;
+        return CxxExports.IsMsvc ? ((delegate* unmanaged<IntPtr>)export)() : export;
     }
 
 }

@@ -22,7 +22,7 @@ internal static unsafe class NativeNodeHooks
     public static long Add(NodeRef node, SharedNodeRef pin, NodeHookKind kind, NodeHookBody body)
     {
         (IntPtr self, long id) = NodeHookObjects.Create(kind, body);
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             AppendMsvc(node.Address, self, kind);
         }
@@ -65,23 +65,21 @@ internal static unsafe class NativeNodeHooks
         IntPtr temporary = self;
         NativeMethods.Autograd_set_post_acc_grad_hooks(t.Handle, &temporary);
         GC.KeepAlive(t);
-        if (!IsMsvc && temporary != IntPtr.Zero)
+        if (!CxxExports.IsMsvc && temporary != IntPtr.Zero)
         {
             NodeHookObjects.Delete(temporary); // Itanium: not moved from, and the caller destroys its temporary (MSVC: the callee did)
         }
         return list;
     }
 
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     /// <summary>This ABI's offset of <c>Node::pre_hooks_</c> (<see cref="AbiFacts.NodeHooks"/>, <see cref="AbiFacts.Msvc.NodeHooks"/>).</summary>
-    internal static readonly int PreHooksOffset = IsMsvc ? AbiFacts.Msvc.NodeHooks.PreHooksOffset : AbiFacts.NodeHooks.PreHooksOffset;
+    internal static readonly int PreHooksOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.NodeHooks.PreHooksOffset : AbiFacts.NodeHooks.PreHooksOffset;
 
     /// <summary>This ABI's offset of <c>Node::tensor_pre_hooks_</c>.</summary>
-    internal static readonly int TensorPreHooksOffset = IsMsvc ? AbiFacts.Msvc.NodeHooks.TensorPreHooksOffset : AbiFacts.NodeHooks.TensorPreHooksOffset;
+    internal static readonly int TensorPreHooksOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.NodeHooks.TensorPreHooksOffset : AbiFacts.NodeHooks.TensorPreHooksOffset;
 
     /// <summary>This ABI's offset of <c>Node::post_hooks_</c>.</summary>
-    internal static readonly int PostHooksOffset = IsMsvc ? AbiFacts.Msvc.NodeHooks.PostHooksOffset : AbiFacts.NodeHooks.PostHooksOffset;
+    internal static readonly int PostHooksOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.NodeHooks.PostHooksOffset : AbiFacts.NodeHooks.PostHooksOffset;
 
     /// <summary>
     /// The raw words of a node's hook vector, for the first-use check: (begin, end). MSVC's <c>std::vector</c>

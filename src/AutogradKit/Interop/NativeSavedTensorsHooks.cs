@@ -214,7 +214,7 @@ internal static unsafe class NativeSavedTensorsHooks
     private static IntPtr* BuildVtable()
     {
         IntPtr* slots = EngineAbi.AllocateVtable(EngineAbi.HooksSlotCount);
-        if (!EngineAbi.IsMsvc)
+        if (!CxxExports.IsMsvc)
         {
             // Itanium's type_info word; MSVC's locator word stays null (AbiFacts.Msvc.Engine: nothing asks for it).
             slots[-1] = TypeInfo.Make("N10AutogradKit17SavedTensorsHooksE");

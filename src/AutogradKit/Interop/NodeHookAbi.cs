@@ -17,8 +17,6 @@ internal static unsafe class NodeHookAbi
 {
     private static readonly Lazy<Exception?> Failure = FirstUseCheck.Once("AutogradKit node hook ABI check", "Node hooks", "they call libtorch's C++ API directly", Check, Mismatch);
 
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     /// <summary>Throws <see cref="NotSupportedException"/> or <see cref="PlatformNotSupportedException"/> when node hooks cannot work here.</summary>
     public static void EnsureVerified()
     {
@@ -105,7 +103,7 @@ internal static unsafe class NodeHookAbi
     /// </summary>
     private static NotSupportedException? CheckOffsets(IntPtr node)
     {
-        if (!IsMsvc)
+        if (!CxxExports.IsMsvc)
         {
             IntPtr fromVirtual = ((delegate* unmanaged<IntPtr, IntPtr>)(*(IntPtr**)node)[AbiFacts.NodeHooks.TensorPreHooksSlot])(node);
             return fromVirtual == node + AbiFacts.NodeHooks.TensorPreHooksOffset ? null

@@ -153,12 +153,10 @@ internal static unsafe class NodeHookObjects
         }
     }
 
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     private static IntPtr[] BuildVtables()
     {
         IntPtr torch = NativeLibrary.Load(Libraries.TorchCpu, typeof(NodeHookObjects).Assembly, null);
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             // Each prefix word is the RTTI locator of libtorch's own vftable for the class (vftable[-1]).
             return
@@ -467,7 +465,7 @@ internal static unsafe class NodeHookObjects
 
     /// <summary>
     /// A buffer of <paramref name="count"/> tensors that libtorch's <c>std::allocator</c> will free: MSVC's frees a big
-    /// block from the address stored in the word before it (<see cref="AbiFacts.Msvc.NodeHooks.BigAllocationThreshold"/>),
+    /// block from the address stored in the word before it (<see cref="AbiFacts.Msvc.BigAllocationThreshold"/>),
     /// so a big one is made the way <c>_Allocate_manually_vector_aligned</c> makes it.
     /// </summary>
     private static IntPtr* Allocate(int count)
@@ -477,12 +475,12 @@ internal static unsafe class NodeHookObjects
             return null;
         }
         int bytes = count * IntPtr.Size;
-        if (!IsMsvc || bytes < AbiFacts.Msvc.NodeHooks.BigAllocationThreshold)
+        if (!CxxExports.IsMsvc || bytes < AbiFacts.Msvc.BigAllocationThreshold)
         {
             return (IntPtr*)CheckAllocated(NativeMethods.OperatorNew((nuint)bytes));
         }
-        IntPtr container = CheckAllocated(NativeMethods.OperatorNew((nuint)(bytes + AbiFacts.Msvc.NodeHooks.BigAllocationExtra)));
-        var aligned = (IntPtr*)((container + AbiFacts.Msvc.NodeHooks.BigAllocationExtra) & ~(IntPtr)(AbiFacts.Msvc.NodeHooks.BigAllocationAlignment - 1));
+        IntPtr container = CheckAllocated(NativeMethods.OperatorNew((nuint)(bytes + AbiFacts.Msvc.BigAllocationExtra)));
+        var aligned = (IntPtr*)((container + AbiFacts.Msvc.BigAllocationExtra) & ~(IntPtr)(AbiFacts.Msvc.BigAllocationAlignment - 1));
         aligned[-1] = container;
         return aligned;
     }

@@ -17,13 +17,11 @@ internal static unsafe class NodeLayout
 {
     private static readonly Lazy<Layout> Verified = new(VerifyOnFreshThread, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     // This ABI's Node/Edge facts (AbiFacts.Node on Linux, AbiFacts.Msvc.Node on Windows); std::vector is
     // {first, last, end of storage} under both (AbiFacts.Vector).
-    private static readonly int NextEdgesOffset = IsMsvc ? AbiFacts.Msvc.Node.NextEdgesOffset : AbiFacts.Node.NextEdgesOffset;
-    private static readonly int EdgeSize = IsMsvc ? AbiFacts.Msvc.Node.EdgeSize : AbiFacts.Node.EdgeSize;
-    private static readonly int InputNrOffset = IsMsvc ? AbiFacts.Msvc.Node.InputNrOffset : AbiFacts.Node.InputNrOffset;
+    private static readonly int NextEdgesOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.Node.NextEdgesOffset : AbiFacts.Node.NextEdgesOffset;
+    private static readonly int EdgeSize = CxxExports.IsMsvc ? AbiFacts.Msvc.Node.EdgeSize : AbiFacts.Node.EdgeSize;
+    private static readonly int InputNrOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.Node.InputNrOffset : AbiFacts.Node.InputNrOffset;
 
     private sealed record Layout(int VariableOffset, Exception? Failure);
 
@@ -57,7 +55,7 @@ internal static unsafe class NodeLayout
     }
 
     /// <summary>The C++ type name of a node, fully qualified: <c>torch::autograd::generated::AddBackward0</c>.</summary>
-    internal static string QualifiedName(IntPtr node) => IsMsvc ? QualifiedNameMsvc(node) : QualifiedNameItanium(node);
+    internal static string QualifiedName(IntPtr node) => CxxExports.IsMsvc ? QualifiedNameMsvc(node) : QualifiedNameItanium(node);
 
     private static string QualifiedNameItanium(IntPtr node)
     {
@@ -110,7 +108,7 @@ internal static unsafe class NodeLayout
         finally
         {
             // A buffer of 4 KiB or more would carry MSVC's alignment header: never freed (no node name is that long).
-            if (onHeap && data != IntPtr.Zero && capacity + 1 < AbiFacts.Msvc.StdString.BigAllocationThreshold)
+            if (onHeap && data != IntPtr.Zero && capacity + 1 < AbiFacts.Msvc.BigAllocationThreshold)
             {
                 NativeMethods.OperatorDelete(data);
             }
@@ -202,9 +200,9 @@ internal static unsafe class NodeLayout
         try
         {
             LibTorchLoader.EnsureLoaded();
-            if (CxxExports.Abi == CxxAbi.Unverified)
+            if (PlatformSupport.RefusedOnUnverifiedAbi("GradFn", "it reads libtorch's C++ autograd graph") is { } refused)
             {
-                return new Layout(0, PlatformSupport.NotSupported("GradFn", "it reads libtorch's C++ autograd graph", PlatformSupport.VerifiedOnLinuxAndWindows));
+                return new Layout(0, refused);
             }
             return new Layout(Verify(), null);
         }
@@ -263,7 +261,7 @@ internal static unsafe class NodeLayout
         IntPtr torchCpu = NativeLibrary.Load(Libraries.TorchCpu, typeof(NodeLayout).Assembly, null);
         IntPtr firstEdgeControl = *(IntPtr*)(*(IntPtr*)(add + NextEdgesOffset) + IntPtr.Size);
         Check(firstEdgeControl != IntPtr.Zero && firstEdgeControl % 8 == 0, "an edge of a + b has no aligned shared_ptr control block.");
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             // No _Ref_count_obj2 member is exported: the block is known by where make_shared put AccumulateGrad in it,
             // the node by its exported vftable, and the release slots are proven by VerifyMsvcRelease below.
@@ -323,7 +321,7 @@ internal static unsafe class NodeLayout
         // is_view, which CheckGradFnReadable asks first: false for a leaf and a + b, true for unbind's rows.
         Check(!NativeMethods.TensorBase_is_view(a.Handle) && !NativeMethods.TensorBase_is_view(sum.Handle) && NativeMethods.TensorBase_is_view(rows[0].Handle),
             "TensorBase::is_view() does not tell a leaf and a + b from a row of unbind.");
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             VerifyMsvcRelease();
         }

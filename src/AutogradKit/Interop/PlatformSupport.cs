@@ -28,4 +28,14 @@ internal static class PlatformSupport
 
     /// <summary>What a feature verified under both ABIs names as its platforms.</summary>
     internal const string VerifiedOnLinuxAndWindows = AbiFacts.VerifiedOn + ", and with " + AbiFacts.Msvc.VerifiedOn;
+
+    /// <summary>
+    /// The refusal of a feature that depends on C++ exports or layouts where no C++ ABI is verified
+    /// (<see cref="CxxAbi.Unverified"/>), naming both verified platforms; null on Linux x64 and Windows x64.
+    /// </summary>
+    internal static PlatformNotSupportedException? RefusedOnUnverifiedAbi(string feature, string reason) =>
+        CxxExports.Abi == CxxAbi.Unverified ? NotSupported(feature, reason, VerifiedOnLinuxAndWindows) : null;
+
+    /// <summary>The verified platform of this process's C++ ABI: <see cref="AbiFacts.Msvc.VerifiedOn"/> under MSVC, else <see cref="AbiFacts.VerifiedOn"/>.</summary>
+    internal static string VerifiedOnThisAbi => CxxExports.IsMsvc ? AbiFacts.Msvc.VerifiedOn : AbiFacts.VerifiedOn;
 }

@@ -58,8 +58,8 @@ internal sealed unsafe class SharedNodeRef : SafeHandle
 
     // The counts sit at the same offsets in libstdc++'s _Sp_counted_base and MSVC's _Ref_count_base
     // (AbiFacts.SharedPtr, AbiFacts.Msvc.SharedPtr); the two virtual functions release calls do not.
-    private static readonly int DisposeSlot = CxxExports.Abi == CxxAbi.Msvc ? AbiFacts.Msvc.SharedPtr.DisposeSlot : AbiFacts.SharedPtr.DisposeSlot;
-    private static readonly int DestroySlot = CxxExports.Abi == CxxAbi.Msvc ? AbiFacts.Msvc.SharedPtr.DestroySlot : AbiFacts.SharedPtr.DestroySlot;
+    private static readonly int DisposeSlot = CxxExports.IsMsvc ? AbiFacts.Msvc.SharedPtr.DisposeSlot : AbiFacts.SharedPtr.DisposeSlot;
+    private static readonly int DestroySlot = CxxExports.IsMsvc ? AbiFacts.Msvc.SharedPtr.DestroySlot : AbiFacts.SharedPtr.DestroySlot;
 
     /// <summary>libstdc++'s classic <c>_Sp_counted_base::_M_release</c> (MSVC's <c>_Decref</c> and <c>_Decwref</c> alike).</summary>
     protected override bool ReleaseHandle()

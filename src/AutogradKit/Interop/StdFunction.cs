@@ -28,14 +28,12 @@ internal struct StdFunction
 /// <remarks>Thread-safe: libtorch calls them on any autograd worker thread, and destroys copies on whatever thread frees a tensor or a graph node (the finalizer thread included).</remarks>
 internal static unsafe class StdFunctionHooks
 {
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     private static readonly Lazy<IntPtr> UndefinedImpl = new(NativeMethods.UndefinedTensorImpl, LazyThreadSafetyMode.ExecutionAndPublication);
 
     // MSVC: our _Func_base vtable and the type_info _Target_type answers with; one each per process, never freed
     // (libtorch may call through them at any time).
-    private static readonly IntPtr* MsvcVtable = IsMsvc ? BuildMsvcVtable() : null;
-    private static readonly IntPtr MsvcTypeInfo = IsMsvc ? BuildMsvcTypeInfo() : IntPtr.Zero;
+    private static readonly IntPtr* MsvcVtable = CxxExports.IsMsvc ? BuildMsvcVtable() : null;
+    private static readonly IntPtr MsvcTypeInfo = CxxExports.IsMsvc ? BuildMsvcTypeInfo() : IntPtr.Zero;
 
     private static int s_typeInfoRequests;
 
@@ -49,7 +47,7 @@ internal static unsafe class StdFunctionHooks
     public static IntPtr LastCloneDestination => s_lastCloneDestination;
 
     /// <summary><c>sizeof(std::function)</c> on this platform: the stride of a hook list.</summary>
-    public static int Size => IsMsvc ? AbiFacts.Msvc.TensorHooks.StdFunctionSize : AbiFacts.StdFunction.Size;
+    public static int Size => CxxExports.IsMsvc ? AbiFacts.Msvc.TensorHooks.StdFunctionSize : AbiFacts.StdFunction.Size;
 
     /// <summary>How often libtorch asked a hook for its <c>type_info</c> (<c>target_type()</c>), which it must never need.</summary>
     public static int TypeInfoRequests => Volatile.Read(ref s_typeInfoRequests);
@@ -63,7 +61,7 @@ internal static unsafe class StdFunctionHooks
         _ = UndefinedImpl.Value; // resolve now, not on an autograd thread
         long* words = (long*)function;
         new Span<byte>(function, sizeof(StdFunction)).Clear();
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             // In place, as MSVC stores a small callable: the implementation pointer is the function's own address.
             words[0] = (long)MsvcVtable;
@@ -84,7 +82,7 @@ internal static unsafe class StdFunctionHooks
     /// </summary>
     public static void AfterCall(StdFunction* function)
     {
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             return;
         }
@@ -99,7 +97,7 @@ internal static unsafe class StdFunctionHooks
     /// <summary>The <see cref="HookTable"/> id of the function at <paramref name="function"/> (an element of a hook list), or null when it is not ours or was emptied.</summary>
     public static long? IdOf(byte* function)
     {
-        if (IsMsvc)
+        if (CxxExports.IsMsvc)
         {
             byte* impl = *(byte**)(function + AbiFacts.Msvc.TensorHooks.ImplOffset);
             return impl == function && *(IntPtr**)impl == MsvcVtable ? *(long*)(impl + IntPtr.Size) : null;

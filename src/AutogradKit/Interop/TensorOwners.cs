@@ -17,12 +17,10 @@ namespace AutogradKit;
 /// </remarks>
 internal static unsafe class TensorOwners
 {
-    private static readonly bool IsMsvc = CxxExports.Abi == CxxAbi.Msvc;
-
     // This ABI's facts (the hook list's offset is HookLists'): AbiFacts.IntrusivePtr/SharedPtr on Linux, AbiFacts.Msvc.TensorHooks/SharedPtr on Windows.
-    private static readonly int StrongCountOffset = IsMsvc ? AbiFacts.Msvc.TensorHooks.StrongCountOffset : AbiFacts.IntrusivePtr.StrongCountOffset;
-    private static readonly int ControlOffset = IsMsvc ? AbiFacts.Msvc.SharedPtr.ControlOffset : AbiFacts.SharedPtr.ControlOffset;
-    private static readonly int UseCountOffset = IsMsvc ? AbiFacts.Msvc.SharedPtr.UseCountOffset : AbiFacts.SharedPtr.UseCountOffset;
+    private static readonly int StrongCountOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.TensorHooks.StrongCountOffset : AbiFacts.IntrusivePtr.StrongCountOffset;
+    private static readonly int ControlOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.SharedPtr.ControlOffset : AbiFacts.SharedPtr.ControlOffset;
+    private static readonly int UseCountOffset = CxxExports.IsMsvc ? AbiFacts.Msvc.SharedPtr.UseCountOffset : AbiFacts.SharedPtr.UseCountOffset;
 
     private static readonly Lazy<string?> Failure = new(
         () => FirstUseCheck.Run(Check, "AutogradKit tensor owner check"), LazyThreadSafetyMode.ExecutionAndPublication);
